@@ -1,0 +1,50 @@
+"""Domain error kinds shared by every component; the API maps each kind to one HTTP status."""
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    """Base of every error a service raises on purpose. The message is shown to clients as-is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DockyardError):
+    """The named object (image, container, layer, ...) does not exist."""
+
+
+class InvalidParameter(DockyardError):
+    """The request is malformed or names something that cannot be."""
+
+
+class Conflict(DockyardError):
+    """The request clashes with the current state (name in use, image in use, ...)."""
+
+
+class Unauthorized(DockyardError):
+    """Credentials are missing or wrong."""
+
+
+class Forbidden(DockyardError):
+    """The operation is not allowed on this object."""
+
+
+class Unavailable(DockyardError):
+    """A dependency the request needs is not running."""
+
+
+class NotModified(DockyardError):
+    """The object is already in the requested state (start a started container, ...)."""
+
+
+class NotImplementedYet(DockyardError):
+    """An Engine API feature Dockyard does not provide yet."""
+
+
+class SystemError_(DockyardError):
+    """Something failed on the host (kernel, disk, runtime)."""
+
+
+class ExecNotFound(InvalidParameter):
+    """The container's command does not exist in the image; clients map this to exit code 127."""
