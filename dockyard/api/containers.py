@@ -1,0 +1,278 @@
+"""Container routes: parse the request, call the container service, render JSON or a stream."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator
+
+from .. import errors
+from ..containers.model import Container
+from ..logging import reader as logreader
+from ..timefmt import parse_rfc3339
+from .http import RawStream, Request, Response, empty, json_response
+from .router import Router
+from .streams import STDERR, STDOUT, STREAM_IDS, frame, from_thread
+
+
+def _time_param(value: str | None) -> float | None:
+    """Docker accepts unix seconds (with fraction) or RFC 3339 for since/until."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            return parse_rfc3339(value)
+        except ValueError:
+            raise errors.InvalidParameter(f"invalid time value: {value}") from None
+
+
+def routes(router: Router, svc: Any, images: Any) -> None:
+    add = router.add
+
+    async def create(req: Request) -> Response:
+        body = await req.json(required=True)
+        c = await svc.create(req.arg("name"), body)
+        return json_response({"Id": c.id, "Warnings": []}, 201)
+
+    async def list_(req: Request) -> Response:
+        filters = req.json_arg("filters") or {}
+        if not isinstance(filters, dict):
+            raise errors.InvalidParameter("invalid filters")
+        found = list_containers(svc.store.all(), req.flag("all"), req.int_arg("limit"),
+                                filters, req.flag("latest"))
+        summaries = []
+        for c in found:
+            s = c.to_summary()
+            if req.flag("size"):
+                s["SizeRw"] = await asyncio.to_thread(images.rootfs_size, c.id)
+                s["SizeRootFs"] = s["SizeRw"]
+            summaries.append(s)
+        return json_response(summaries)
+
+    async def inspect(req: Request) -> Response:
+        c = svc.get(req.match["id"])
+        size = await asyncio.to_thread(images.rootfs_size, c.id) if req.flag("size") else None
+        graph = await asyncio.to_thread(images.graph_driver, c.id)
+        return json_response(c.to_inspect(graph, size))
+
+    async def start(req: Request) -> Response:
+        await svc.start(req.match["id"])
+        return empty()
+
+    async def stop(req: Request) -> Response:
+        await svc.stop(req.match["id"], req.int_arg("t"))
+        return empty()
+
+    async def restart(req: Request) -> Response:
+        await svc.restart(req.match["id"], req.int_arg("t"))
+        return empty()
+
+    async def kill(req: Request) -> Response:
+        await svc.kill(req.match["id"], req.arg("signal") or "SIGKILL")
+        return empty()
+
+    async def wait(req: Request) -> Response:
+        c = svc.get(req.match["id"])
+        result = svc.register_exit_waiter(c, req.arg("condition") or "not-running")
+        # Status and headers go out now; the body when the container exits (clients block on headers).
+        async def body() -> AsyncIterator[bytes]:
+            yield b""
+            yield json.dumps(await result).encode() + b"\n"
+        return Response(stream=body())
+
+    async def remove(req: Request) -> Response:
+        await svc.remove(req.match["id"], force=req.flag("force"))
+        return empty()
+
+    async def rename(req: Request) -> Response:
+        name = req.arg("name")
+        if not name:
+            raise errors.InvalidParameter("name is required")
+        await svc.rename(req.match["id"], name)
+        return empty()
+
+    async def logs(req: Request) -> Response:
+        c = svc.get(req.match["id"])
+        stdout, stderr = req.flag("stdout"), req.flag("stderr")
+        if not (stdout or stderr):
+            raise errors.InvalidParameter("Bad parameters: you must choose at least one stream")
+        tail_arg = req.arg("tail") or "all"
+        try:
+            tail = None if tail_arg == "all" else int(tail_arg)
+        except ValueError:
+            raise errors.InvalidParameter(f"invalid tail value: {tail_arg}") from None
+        wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
+        content = "application/vnd.docker.raw-stream" if c.config.get("Tty") else \
+            "application/vnd.docker.multiplexed-stream"
+        return Response(content_type=content, stream=_log_stream(
+            c, wanted, tail, _time_param(req.arg("since")) or 0.0, _time_param(req.arg("until")),
+            req.flag("follow"), req.flag("timestamps")))
+
+    async def attach(req: Request) -> Response:
+        c = svc.get(req.match["id"])
+        want = {k: req.flag(k) for k in ("stdin", "stdout", "stderr", "logs", "stream")}
+        tty = bool(c.config.get("Tty"))
+        content = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
+        stream = None
+        if want["stream"]:
+            stream = await svc.supervisor_attach(c, want["stdin"], want["stdout"], want["stderr"])
+
+        async def session(raw: RawStream) -> None:
+            await _attach_session(c, raw, stream, want, tty)
+
+        return Response(content_type=content, hijack=session)
+
+    async def resize(req: Request) -> Response:
+        c = svc.get(req.match["id"])
+        h, w = req.int_arg("h", 0) or 0, req.int_arg("w", 0) or 0
+        if not c.state.running:
+            raise errors.Conflict(f"Container {c.id} is not running")
+        await svc.supervisor.resize(c.id, h, w)
+        return empty(200)
+
+    async def export(req: Request) -> Response:
+        c = svc.get(req.match["id"])
+        return Response(content_type="application/x-tar",
+                        stream=from_thread(lambda out: images.export(c.id, out)))
+
+    async def prune(req: Request) -> Response:
+        deleted, reclaimed = [], 0
+        for c in list(svc.store.all()):
+            if not c.state.running:
+                reclaimed += await asyncio.to_thread(images.rootfs_size, c.id)
+                await svc.remove(c.id)
+                deleted.append(c.id)
+        return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})
+
+    add("POST", "/containers/create", create)
+    add("GET", "/containers/json", list_)
+    add("POST", "/containers/prune", prune)
+    add("GET", "/containers/{id}/json", inspect)
+    add("POST", "/containers/{id}/start", start)
+    add("POST", "/containers/{id}/stop", stop)
+    add("POST", "/containers/{id}/restart", restart)
+    add("POST", "/containers/{id}/kill", kill)
+    add("POST", "/containers/{id}/wait", wait)
+    add("POST", "/containers/{id}/rename", rename)
+    add("POST", "/containers/{id}/attach", attach)
+    add("POST", "/containers/{id}/resize", resize)
+    add("GET", "/containers/{id}/logs", logs)
+    add("GET", "/containers/{id}/export", export)
+    add("DELETE", "/containers/{id}", remove)
+
+
+def _render(entry: logreader.Entry, tty: bool, timestamps: bool) -> bytes:
+    data = (entry.time.encode() + b" " + entry.data) if timestamps else entry.data
+    return data if tty else frame(STREAM_IDS.get(entry.stream, STDOUT), data)
+
+
+async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: float,
+                      until: float | None, follow: bool, timestamps: bool) -> AsyncIterator[bytes]:
+    tty = bool(c.config.get("Tty"))
+    entries, offset = await asyncio.to_thread(logreader.read, c.log_path, tail, since, until)
+    for e in entries:
+        if e.stream in wanted:
+            yield _render(e, tty, timestamps)
+    if follow and c.state.running:
+        async for e in logreader.follow(c.log_path, offset, lambda: c.state.running, since, until):
+            if e.stream in wanted:
+                yield _render(e, tty, timestamps)
+
+
+async def _attach_session(c: Container, raw: RawStream, stream: Any, want: dict[str, bool],
+                          tty: bool) -> None:
+    if want["logs"]:
+        wanted = {s for s in ("stdout", "stderr") if want[s]}
+        entries, _ = await asyncio.to_thread(logreader.read, c.log_path)
+        for e in entries:
+            if e.stream in wanted and not await raw.write(_render(e, tty, False)):
+                return
+    if stream is None:
+        return
+
+    async def pump_in() -> None:
+        while True:
+            data = await raw.read()
+            if not data:
+                # The client half-closed (stdin ended). Only StdinOnce containers see EOF,
+                # like Docker: others keep stdin open for the next attach.
+                if c.config.get("StdinOnce") or not c.config.get("OpenStdin"):
+                    await stream.close_stdin()
+                return
+            await stream.write(data)
+
+    reader = asyncio.ensure_future(pump_in()) if want["stdin"] else None
+    try:
+        while True:
+            item = await stream.read()
+            if item is None:
+                break
+            sid, data = item
+            if not await raw.write(data if tty else frame(sid if sid in (STDOUT, STDERR) else STDOUT, data)):
+                break
+    finally:
+        if reader is not None:
+            reader.cancel()
+        await stream.close()
+
+
+def list_containers(all_: list[Container], show_all: bool, limit: int | None,
+                    filters: dict[str, Any], latest: bool) -> list[Container]:
+    items = sorted(all_, key=lambda c: c.created, reverse=True)
+    if latest:
+        limit = 1
+    if limit is not None and limit > 0:
+        show_all = True
+    if not show_all and "status" not in filters and "exited" not in filters:
+        items = [c for c in items if c.state.running]
+    items = [c for c in items if _filter_ok(c, filters, all_)]
+    return items[:limit] if limit is not None and limit > 0 else items
+
+
+def _values(v: Any) -> list[str]:
+    return list(v.keys()) if isinstance(v, dict) else list(v) if isinstance(v, list) else [str(v)]
+
+
+def _filter_ok(c: Container, filters: dict[str, Any], all_: list[Container]) -> bool:
+    for key, raw in filters.items():
+        values = _values(raw)
+        if key == "status":
+            bad = [v for v in values if v not in ("created", "restarting", "running", "removing",
+                                                   "paused", "exited", "dead")]
+            if bad:
+                raise errors.InvalidParameter(f"Unrecognised filter value for status: {bad[0]}")
+            if c.state.status not in values:
+                return False
+        elif key == "id":
+            if not any(c.id.startswith(v) for v in values):
+                return False
+        elif key == "name":
+            import re
+            if not any(re.search(v.lstrip("/"), c.name) for v in values):
+                return False
+        elif key == "exited":
+            if c.state.status != "exited" or str(c.state.exit_code) not in values:
+                return False
+        elif key == "label":
+            labels = c.config.get("Labels") or {}
+            for v in values:
+                k, eq, val = v.partition("=")
+                if k not in labels or (eq and labels[k] != val):
+                    return False
+        elif key == "ancestor":
+            if not any(v in (c.image, c.image_id) or c.image_id.startswith("sha256:" + v) for v in values):
+                return False
+        elif key in ("before", "since"):
+            ref = next((x for x in all_ if x.id.startswith(values[0]) or x.name == values[0]), None)
+            if ref is None:
+                raise errors.NotFound(f"No such container: {values[0]}")
+            if key == "before" and not c.created < ref.created:
+                return False
+            if key == "since" and not c.created > ref.created:
+                return False
+        elif key in ("network", "volume", "health", "publish", "expose", "isolation", "is-task"):
+            continue
+        else:
+            raise errors.InvalidParameter(f"Invalid filter '{key}'")
+    return True

@@ -1,0 +1,144 @@
+"""Image routes: import, load/save, list, inspect, history, tag, remove."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator, Callable
+
+from .. import errors
+from .http import Request, Response, json_response
+from .router import Router
+from .streams import from_thread, spool
+
+
+def _progress(*messages: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def gen() -> AsyncIterator[bytes]:
+        for m in messages:
+            yield json.dumps(m).encode() + b"\r\n"
+    return gen()
+
+
+def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable[[str], list[str]],
+           events: Any) -> None:
+    add = router.add
+
+    async def create(req: Request) -> Response:
+        src = req.arg("fromSrc")
+        if src is not None:
+            return await _import(req, src)
+        image = req.arg("fromImage")
+        if not image:
+            raise errors.InvalidParameter("fromImage or fromSrc is required")
+        tag = req.arg("tag")
+        name = f"{image}:{tag}" if tag and "@" not in image else image
+        # Without a registry client, a pull can only succeed for an image already here.
+        image_id = await asyncio.to_thread(_resolve_for_pull, images, name)
+        return Response(stream=_progress(
+            {"status": f"Status: Image is up to date for {name}"}, {"status": image_id}))
+
+    async def _import(req: Request, src: str) -> Response:
+        if src != "-":
+            raise errors.NotImplementedYet("importing from a URL is not supported yet; send the tar as the body")
+        changes = [c for c in req.query.get("changes", []) if c]
+        body = await spool(req, tmp_dir)
+        try:
+            image_id = await asyncio.to_thread(
+                images.import_tar, body, req.arg("repo") or None, req.arg("tag") or None,
+                changes, req.arg("message") or "", req.arg("platform") or None)
+        finally:
+            body.close()
+        events.publish("image", "import", image_id, {"name": req.arg("repo") or ""})
+        return Response(stream=_progress({"status": image_id}))
+
+    async def list_(req: Request) -> Response:
+        filters = req.json_arg("filters") or {}
+        if not isinstance(filters, dict):
+            raise errors.InvalidParameter("invalid filters")
+        filters = {k: list(v.keys()) if isinstance(v, dict) else list(v) for k, v in filters.items()}
+        if req.arg("filter"):
+            filters.setdefault("reference", []).append(req.arg("filter"))
+        items = await asyncio.to_thread(images.list, req.flag("all"), filters)
+        return json_response(items)
+
+    async def inspect(req: Request) -> Response:
+        return json_response(await asyncio.to_thread(images.inspect, req.match["name"]))
+
+    async def history(req: Request) -> Response:
+        return json_response(await asyncio.to_thread(images.history, req.match["name"]))
+
+    async def tag(req: Request) -> Response:
+        repo = req.arg("repo")
+        if not repo:
+            raise errors.InvalidParameter("repository name is required")
+        await asyncio.to_thread(images.tag, req.match["name"], repo, req.arg("tag") or None)
+        events.publish("image", "tag", req.match["name"], {"name": repo})
+        return Response(status=201, content_type="text/plain")
+
+    async def remove(req: Request) -> Response:
+        result = await asyncio.to_thread(images.remove, req.match["name"], req.flag("force"),
+                                         req.flag("noprune"), containers_using)
+        for item in result:
+            for action, ref in item.items():
+                events.publish("image", action.lower().replace("deleted", "delete"), ref, {"name": ref})
+        return json_response(result)
+
+    async def save(req: Request, names: list[str]) -> Response:
+        if not names:
+            raise errors.InvalidParameter("no image names given")
+        for n in names:  # fail with 404 before the 200 goes out
+            await asyncio.to_thread(images.resolve, n)
+        return Response(content_type="application/x-tar",
+                        stream=from_thread(lambda out: images.save(names, out)))
+
+    async def save_many(req: Request) -> Response:
+        return await save(req, req.query.get("names", []))
+
+    async def save_one(req: Request) -> Response:
+        return await save(req, [req.match["name"]])
+
+    async def load(req: Request) -> Response:
+        body = await spool(req, tmp_dir)
+        try:
+            lines = await asyncio.to_thread(images.load, body)
+        finally:
+            body.close()
+        for line in lines:
+            events.publish("image", "load", line.rsplit(" ", 1)[-1], {})
+        if req.flag("quiet"):
+            return Response(stream=_progress(*({"stream": l + "\n"} for l in lines)))
+        return Response(stream=_progress(*({"stream": l + "\n"} for l in lines)))
+
+    async def prune(req: Request) -> Response:
+        filters = req.json_arg("filters") or {}
+        dangling_only = str((filters.get("dangling") or ["true"])[0]).lower() != "false" \
+            if isinstance(filters.get("dangling", ["true"]), list) else True
+        deleted: list[dict] = []
+        for item in await asyncio.to_thread(images.list, False, {"dangling": ["true"]} if dangling_only else {}):
+            if containers_using(item["Id"]):
+                continue
+            try:
+                deleted += await asyncio.to_thread(images.remove, item["Id"], False, False, containers_using)
+            except errors.Conflict:
+                continue
+        return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": 0})
+
+    add("POST", "/images/create", create)
+    add("GET", "/images/json", list_)
+    add("POST", "/images/load", load)
+    add("POST", "/images/prune", prune)
+    add("GET", "/images/get", save_many)
+    add("GET", "/images/{name:.+}/json", inspect)
+    add("GET", "/images/{name:.+}/history", history)
+    add("GET", "/images/{name:.+}/get", save_one)
+    add("POST", "/images/{name:.+}/tag", tag)
+    add("DELETE", "/images/{name:.+}", remove)
+
+
+def _resolve_for_pull(images: Any, name: str) -> str:
+    try:
+        return images.resolve(name)
+    except errors.NotFound:
+        repo = name.split("@")[0].rsplit(":", 1)[0] if ":" in name.split("/")[-1] else name.split("@")[0]
+        raise errors.NotFound(
+            f"pull access denied for {repo}, repository does not exist or may require 'docker login': "
+            "Dockyard cannot pull yet (no registry client); import the image instead") from None

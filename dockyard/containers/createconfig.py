@@ -1,0 +1,182 @@
+"""Validate a `POST /containers/create` body and merge it with the image's config, as Docker does."""
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from ..errors import InvalidParameter
+
+NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# Field -> accepted JSON types; a wrong type is a 400 like Docker's JSON decoder gives.
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "Hostname": (str,), "Domainname": (str,), "User": (str,), "AttachStdin": (bool,),
+    "AttachStdout": (bool,), "AttachStderr": (bool,), "Tty": (bool,), "OpenStdin": (bool,),
+    "StdinOnce": (bool,), "Env": (list,), "Cmd": (list, str), "Image": (str,),
+    "WorkingDir": (str,), "Entrypoint": (list, str), "Labels": (dict,), "StopSignal": (str,),
+    "StopTimeout": (int,), "ExposedPorts": (dict,), "Volumes": (dict,), "NetworkDisabled": (bool,),
+    "HostConfig": (dict,), "NetworkingConfig": (dict,), "Healthcheck": (dict,), "Shell": (list,),
+    "OnBuild": (list,), "MacAddress": (str,), "ArgsEscaped": (bool,),
+}
+_HOST_TYPES: dict[str, tuple[type, ...]] = {
+    "Memory": (int,), "MemorySwap": (int,), "MemoryReservation": (int,), "PidsLimit": (int,),
+    "CpuShares": (int,), "CpuPeriod": (int,), "CpuQuota": (int,), "NanoCpus": (int,),
+    "CpusetCpus": (str,), "CpusetMems": (str,), "NetworkMode": (str,), "AutoRemove": (bool,),
+    "Privileged": (bool,), "ReadonlyRootfs": (bool,), "CapAdd": (list,), "CapDrop": (list,),
+    "RestartPolicy": (dict,), "Binds": (list,), "Ulimits": (list,), "ShmSize": (int,),
+    "OomKillDisable": (bool,), "OomScoreAdj": (int,), "Init": (bool,), "Dns": (list,),
+    "DnsSearch": (list,), "DnsOptions": (list,), "ExtraHosts": (list,), "LogConfig": (dict,),
+    "PortBindings": (dict,), "Mounts": (list,), "Tmpfs": (dict,), "SecurityOpt": (list,),
+    "Sysctls": (dict,), "GroupAdd": (list,),
+}
+SUPPORTED_NETWORK_MODES = ("default", "bridge", "host", "none")
+
+
+def _check_types(obj: dict[str, Any], types: dict[str, tuple[type, ...]], where: str) -> None:
+    for key, allowed in types.items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        # bool is an int in Python; JSON true is never a valid number here
+        if isinstance(value, bool) and bool not in allowed:
+            ok = False
+        else:
+            ok = isinstance(value, allowed)
+        if not ok:
+            want = " or ".join("array" if t is list else "object" if t is dict else
+                               "string" if t is str else "boolean" if t is bool else "number"
+                               for t in allowed)
+            raise InvalidParameter(
+                f"json: cannot unmarshal {type(value).__name__} into Go struct field "
+                f"{where}.{key} of type {want}")
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise InvalidParameter(
+            f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    return name.lstrip("/")
+
+
+def _str_list(value: Any, field: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if not all(isinstance(v, str) for v in value):
+        raise InvalidParameter(f"{field} must be a list of strings")
+    return list(value)
+
+
+def merge_env(image_env: list[str], env: list[str]) -> list[str]:
+    merged: dict[str, str] = {}
+    for item in [*image_env, *env]:
+        key = item.split("=", 1)[0]
+        if not key:
+            raise InvalidParameter(f"invalid environment variable: {item}")
+        merged[key] = item
+    return list(merged.values())
+
+
+def build(body: Any, image_config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (Config, HostConfig) for the container, image defaults filled in."""
+    if not isinstance(body, dict):
+        raise InvalidParameter("config cannot be empty in order to create a container")
+    _check_types(body, _CONFIG_TYPES, "container.Config")
+    host = body.get("HostConfig") or {}
+    _check_types(host, _HOST_TYPES, "container.HostConfig")
+    img = image_config.get("config") or image_config.get("Config") or {}
+
+    entrypoint = _str_list(body.get("Entrypoint"), "Entrypoint")
+    cmd = _str_list(body.get("Cmd"), "Cmd")
+    if entrypoint is None:
+        entrypoint = img.get("Entrypoint")
+        if cmd is None:
+            cmd = img.get("Cmd")
+    elif cmd is None and entrypoint == [""]:
+        cmd = img.get("Cmd")
+    if entrypoint == [""]:
+        entrypoint = None
+    if not (entrypoint or cmd):
+        raise InvalidParameter("No command specified")
+
+    env = merge_env(img.get("Env") or [], _str_list(body.get("Env"), "Env") or [])
+    labels = {**(img.get("Labels") or {}), **(body.get("Labels") or {})}
+    config = {
+        "Hostname": body.get("Hostname") or "",
+        "Domainname": body.get("Domainname") or "",
+        "User": body.get("User") or img.get("User") or "",
+        "AttachStdin": bool(body.get("AttachStdin")),
+        "AttachStdout": bool(body.get("AttachStdout")),
+        "AttachStderr": bool(body.get("AttachStderr")),
+        "Tty": bool(body.get("Tty")),
+        "OpenStdin": bool(body.get("OpenStdin")),
+        "StdinOnce": bool(body.get("StdinOnce")),
+        "Env": env,
+        "Cmd": cmd,
+        "Image": body.get("Image") or "",
+        "Volumes": body.get("Volumes") or img.get("Volumes"),
+        "WorkingDir": body.get("WorkingDir") or img.get("WorkingDir") or "",
+        "Entrypoint": entrypoint,
+        "OnBuild": img.get("OnBuild"),
+        "Labels": labels,
+    }
+    if body.get("ExposedPorts") or img.get("ExposedPorts"):
+        config["ExposedPorts"] = body.get("ExposedPorts") or img.get("ExposedPorts")
+    stop_signal = body.get("StopSignal") or img.get("StopSignal")
+    if stop_signal:
+        config["StopSignal"] = stop_signal
+    if body.get("StopTimeout") is not None:
+        config["StopTimeout"] = body["StopTimeout"]
+    return config, _host_config(host)
+
+
+def _host_config(host: dict[str, Any]) -> dict[str, Any]:
+    mode = host.get("NetworkMode") or "default"
+    if mode not in SUPPORTED_NETWORK_MODES:
+        raise InvalidParameter(f"network {mode} not found")
+    for key in ("Memory", "PidsLimit", "CpuShares", "NanoCpus", "CpuQuota", "CpuPeriod"):
+        if (host.get(key) or 0) < 0 and not (key == "PidsLimit" and host[key] == -1):
+            raise InvalidParameter(f"invalid {key}: must not be negative")
+    memory = host.get("Memory") or 0
+    if memory and memory < 6 * 1024 * 1024:
+        raise InvalidParameter("Minimum memory limit allowed is 6MB")
+    if host.get("NanoCpus") and (host.get("CpuQuota") or host.get("CpuPeriod")):
+        raise InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+    merged = {
+        "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": mode, "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None, "CapDrop": None,
+        "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+        "GroupAdd": None, "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0,
+        "PidMode": "", "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False,
+        "SecurityOpt": None, "UTSMode": "", "UsernsMode": "", "ShmSize": 64 * 1024 * 1024,
+        "Runtime": "runc", "ConsoleSize": [0, 0], "Isolation": "", "CpuShares": 0, "Memory": 0,
+        "NanoCpus": 0, "CgroupParent": "", "BlkioWeight": 0, "CpuPeriod": 0, "CpuQuota": 0,
+        "CpusetCpus": "", "CpusetMems": "", "KernelMemory": 0, "MemoryReservation": 0,
+        "MemorySwap": 0, "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None,
+        "Ulimits": None, "MaskedPaths": None, "ReadonlyPaths": None,
+    }
+    merged.update({k: v for k, v in host.items() if v is not None})
+    merged["NetworkMode"] = mode
+    return merged
+
+
+_ADJECTIVES = ("admiring", "brave", "calm", "eager", "festive", "gifted", "happy", "jolly",
+               "keen", "lucid", "modest", "nifty", "quirky", "serene", "tender", "vibrant",
+               "wizardly", "zealous", "bold", "cool")
+_NAMES = ("archimedes", "babbage", "curie", "darwin", "euler", "fermi", "galileo", "hopper",
+          "kepler", "lovelace", "meitner", "noether", "pascal", "ritchie", "shannon", "tesla",
+          "turing", "wozniak", "yalow", "zhukovsky")
+
+
+def random_name(taken: set[str]) -> str:
+    for attempt in range(1000):
+        name = f"{random.choice(_ADJECTIVES)}_{random.choice(_NAMES)}"
+        if attempt > 10:
+            name += str(random.randint(0, 99))
+        if name not in taken:
+            return name
+    raise InvalidParameter("could not generate a container name")

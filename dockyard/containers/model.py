@@ -1,0 +1,166 @@
+"""The container record: its configuration, its state, and how the API renders both."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..timefmt import ZERO, human_duration, parse_rfc3339, rfc3339
+
+
+@dataclass
+class State:
+    status: str = "created"  # created | running | paused | restarting | removing | exited | dead
+    pid: int = 0
+    exit_code: int = 0
+    error: str = ""
+    oom_killed: bool = False
+    started_at: str = ZERO
+    finished_at: str = ZERO
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "paused", "restarting")
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "Status": self.status,
+            "Running": self.status in ("running", "paused"),
+            "Paused": self.status == "paused",
+            "Restarting": self.status == "restarting",
+            "OOMKilled": self.oom_killed,
+            "Dead": self.status == "dead",
+            "Pid": self.pid,
+            "ExitCode": self.exit_code,
+            "Error": self.error,
+            "StartedAt": self.started_at,
+            "FinishedAt": self.finished_at,
+        }
+
+    def describe(self, now: float | None = None) -> str:
+        """The Status column of `docker ps`."""
+        now = time.time() if now is None else now
+        if self.status in ("running", "paused"):
+            text = "Up " + human_duration(now - parse_rfc3339(self.started_at))
+            return text + " (Paused)" if self.status == "paused" else text
+        if self.status == "restarting":
+            return f"Restarting ({self.exit_code}) {human_duration(now - parse_rfc3339(self.finished_at))} ago"
+        if self.status == "exited":
+            if self.finished_at == ZERO:
+                return f"Exited ({self.exit_code})"
+            return f"Exited ({self.exit_code}) {human_duration(now - parse_rfc3339(self.finished_at))} ago"
+        if self.status == "removing":
+            return "Removal In Progress"
+        if self.status == "dead":
+            return "Dead"
+        return "Created"
+
+
+@dataclass
+class Container:
+    id: str
+    name: str                     # without the leading slash
+    image: str                    # as the user wrote it (Config.Image)
+    image_id: str
+    created: str
+    path: str
+    args: list[str]
+    config: dict[str, Any]        # API ContainerConfig after merging with the image
+    host_config: dict[str, Any]
+    state: State = field(default_factory=State)
+    restart_count: int = 0
+    root_dir: str = ""            # <data-root>/containers/<id>
+    rootfs: str = ""              # where its overlay is mounted while it runs
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def log_path(self) -> str:
+        return f"{self.root_dir}/{self.id}-json.log"
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Container":
+        record = dict(record)
+        record["state"] = State(**record["state"])
+        return cls(**record)
+
+    def command_line(self) -> str:
+        return " ".join([self.path, *self.args]).strip()
+
+    def to_inspect(self, graph_driver: dict[str, Any], size_rw: int | None = None) -> dict[str, Any]:
+        network_mode = self.host_config.get("NetworkMode") or "default"
+        data: dict[str, Any] = {
+            "Id": self.id,
+            "Created": self.created,
+            "Path": self.path,
+            "Args": self.args,
+            "State": self.state.to_api(),
+            "Image": self.image_id,
+            "ResolvConfPath": f"{self.root_dir}/resolv.conf",
+            "HostnamePath": f"{self.root_dir}/hostname",
+            "HostsPath": f"{self.root_dir}/hosts",
+            "LogPath": self.log_path,
+            "Name": "/" + self.name,
+            "RestartCount": self.restart_count,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": None,
+            "HostConfig": self.host_config,
+            "GraphDriver": graph_driver,
+            "Mounts": [],
+            "Config": self.config,
+            "NetworkSettings": network_settings(network_mode),
+        }
+        if size_rw is not None:
+            data["SizeRw"] = size_rw
+            data["SizeRootFs"] = size_rw
+        return data
+
+    def to_summary(self) -> dict[str, Any]:
+        network_mode = self.host_config.get("NetworkMode") or "default"
+        return {
+            "Id": self.id,
+            "Names": ["/" + self.name],
+            "Image": self.image,
+            "ImageID": self.image_id,
+            "Command": self.command_line(),
+            "Created": int(parse_rfc3339(self.created)),
+            "Ports": [],
+            "Labels": self.config.get("Labels") or {},
+            "State": self.state.status,
+            "Status": self.state.describe(),
+            "HostConfig": {"NetworkMode": network_mode},
+            "NetworkSettings": {"Networks": network_settings(network_mode)["Networks"]},
+            "Mounts": [],
+        }
+
+
+def network_settings(mode: str) -> dict[str, Any]:
+    # Until bridge networking lands, every non-host container has a namespace with loopback only.
+    networks = {} if mode in ("none",) else {mode if mode != "default" else "bridge": _endpoint()}
+    return {
+        "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+        "MacAddress": "", "Networks": networks,
+    }
+
+
+def _endpoint() -> dict[str, Any]:
+    return {"IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": "", "EndpointID": "",
+            "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": None}
+
+
+def now_rfc3339() -> str:
+    return rfc3339()

@@ -1,0 +1,364 @@
+"""Container lifecycle: create, start, stop, kill, wait, remove, and recovery after a restart."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import signal as signals
+from pathlib import Path
+from typing import Any, Protocol
+
+from .. import errors
+from ..timefmt import ZERO, rfc3339
+from . import createconfig
+from .model import Container, State
+from .prepare import prepare_bundle
+from .store import ContainerStore
+
+log = logging.getLogger("dockyard.containers")
+
+
+class Images(Protocol):
+    def resolve(self, name: str) -> str: ...
+    def config(self, image_id: str) -> dict: ...
+    def prepare_rootfs(self, container_id: str, image_id: str) -> None: ...
+    def mount_rootfs(self, container_id: str, target: str) -> None: ...
+    def unmount_rootfs(self, container_id: str, target: str) -> None: ...
+    def remove_rootfs(self, container_id: str) -> None: ...
+
+
+class Events(Protocol):
+    def publish(self, type_: str, action: str, actor_id: str, attributes: dict[str, str]) -> None: ...
+
+
+def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, int) or str(value).isdigit():
+        num = int(value)
+        if num <= 0 or num >= signals.NSIG:
+            raise errors.InvalidParameter(f"Invalid signal: {value}")
+        return num
+    name = str(value).upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(getattr(signals.Signals, name))
+    except AttributeError:
+        raise errors.InvalidParameter(f"Invalid signal: {value}") from None
+
+
+class ContainerService:
+    def __init__(self, data_root: Path, exec_root: Path, store: ContainerStore, images: Images,
+                 supervisor: Any, events: Events, runtime: str = "builtin") -> None:
+        self.data_root = data_root
+        self.exec_root = exec_root
+        self.store = store
+        self.images = images
+        self.supervisor = supervisor
+        self.events = events
+        self.runtime = runtime
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._exit_waiters: dict[str, list[asyncio.Future[dict]]] = {}
+        self._remove_waiters: dict[str, list[asyncio.Future[dict]]] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+
+    def _lock(self, cid: str) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    def get(self, ref: str) -> Container:
+        return self.store.get(ref)
+
+    def _event(self, c: Container, action: str, **extra: str) -> None:
+        self.events.publish("container", action, c.id,
+                            {"image": c.image, "name": c.name, **(c.config.get("Labels") or {}), **extra})
+
+    # create ----------------------------------------------------------------------------
+    async def create(self, name: str | None, body: Any) -> Container:
+        if not isinstance(body, dict):
+            raise errors.InvalidParameter("config cannot be empty in order to create a container")
+        image_ref = body.get("Image")
+        if not image_ref or not isinstance(image_ref, str):
+            raise errors.InvalidParameter("Config.Image: image name is required")
+        name = createconfig.validate_name(name) if name else None
+        image_id = await asyncio.to_thread(self.images.resolve, image_ref)
+        image_config = await asyncio.to_thread(self.images.config, image_id)
+        config, host_config = createconfig.build(body, image_config)
+        cid = secrets.token_hex(32)
+        if name is None:
+            name = createconfig.random_name(self.store.names())
+        entry = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
+        root_dir = self.data_root / "containers" / cid
+        c = Container(id=cid, name=name, image=image_ref, image_id=image_id, created=rfc3339(),
+                      path=entry[0], args=entry[1:], config=config, host_config=host_config,
+                      root_dir=str(root_dir), rootfs=str(root_dir / "rootfs"))
+        if not c.config.get("Hostname"):
+            c.config["Hostname"] = c.short_id
+        self.store.add(c)  # reserves the name first: a conflict leaves nothing on disk
+        try:
+            await asyncio.to_thread(self._make_dirs_and_rootfs, c)
+        except BaseException:
+            self.store.remove(c)
+            await asyncio.to_thread(self._remove_files, c)
+            raise
+        self._event(c, "create")
+        return c
+
+    def _make_dirs_and_rootfs(self, c: Container) -> None:
+        os.makedirs(c.root_dir, mode=0o710, exist_ok=True)
+        open(c.log_path, "a").close()
+        self.images.prepare_rootfs(c.id, c.image_id)
+
+    # start -----------------------------------------------------------------------------
+    async def start(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            if c.state.running:
+                raise errors.NotModified("container already started")
+            if c.state.status in ("removing", "dead"):
+                raise errors.Conflict(f"container {c.id} is marked for removal and cannot be started")
+            try:
+                await self._start_locked(c)
+            except errors.DockyardError:
+                if c.host_config.get("AutoRemove"):
+                    asyncio.get_running_loop().create_task(self._auto_remove(c))
+                raise
+
+    async def _start_locked(self, c: Container) -> None:
+        bundle = str(self.exec_root / "bundles" / c.id)
+        try:
+            await asyncio.to_thread(prepare_bundle, c, self.images, bundle)
+            pid = await self.supervisor.create(
+                c.id, bundle, c.log_path, tty=bool(c.config.get("Tty")),
+                open_stdin=bool(c.config.get("OpenStdin")), runtime=self.runtime)
+        except errors.DockyardError as e:
+            await self._start_failed(c, bundle, e)
+            raise
+        except Exception as e:  # a host failure is still reported, and nothing is left mounted
+            await self._start_failed(c, bundle, e)
+            raise errors.SystemError_(f"failed to start container: {e}") from e
+        c.state = State(status="running", pid=pid, started_at=rfc3339())
+        self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
+        await self.supervisor.start(c.id)
+        self.store.save(c)
+        self._event(c, "start")
+
+    async def _start_failed(self, c: Container, bundle: str, e: Exception) -> None:
+        message = getattr(e, "message", str(e))
+        if isinstance(e, errors.ExecNotFound):
+            code = 126 if "permission denied" in message else 127
+            e.message = message = f"OCI runtime create failed: {message}: unknown"
+        else:
+            code = 128
+        never_started = c.state.started_at == ZERO
+        c.state = State(status="created" if never_started else "exited", exit_code=code,
+                        error=message, started_at=c.state.started_at,
+                        finished_at=c.state.finished_at)
+        self.store.save(c)
+        await asyncio.to_thread(self._release_rootfs, c, bundle)
+
+    def _release_rootfs(self, c: Container, bundle: str | None = None) -> None:
+        try:
+            self.images.unmount_rootfs(c.id, c.rootfs)
+        except Exception:
+            log.exception("unmount of %s failed", c.id)
+        shutil.rmtree(bundle or str(self.exec_root / "bundles" / c.id), ignore_errors=True)
+
+    # exit ------------------------------------------------------------------------------
+    async def _watch(self, c: Container) -> None:
+        try:
+            record = await self.supervisor.wait_exit(c.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the supervisor went away: the container's fate is unknown
+            log.warning("lost track of container %s: %s", c.id, e)
+            record = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339()}
+        await self._on_exit(c, record)
+
+    async def _on_exit(self, c: Container, record: dict) -> None:
+        async with self._lock(c.id):
+            self._watchers.pop(c.id, None)
+            c.state = State(status="exited", exit_code=int(record.get("exit_code", 255)),
+                            oom_killed=bool(record.get("oom_killed")),
+                            started_at=c.state.started_at,
+                            finished_at=record.get("finished_at") or rfc3339())
+            self.store.save(c)
+            try:
+                await self.supervisor.delete(c.id)
+            except errors.NotFound:
+                pass
+            await asyncio.to_thread(self._release_rootfs, c)
+        if c.state.oom_killed:
+            self._event(c, "oom")
+        self._event(c, "die", exitCode=str(c.state.exit_code))
+        result = self._wait_result(c)
+        for fut in self._exit_waiters.pop(c.id, []):
+            if not fut.done():
+                fut.set_result(result)
+        if c.host_config.get("AutoRemove"):
+            await self._auto_remove(c)
+
+    async def _auto_remove(self, c: Container) -> None:
+        try:
+            await self.remove(c.id, force=True)
+        except errors.NotFound:
+            pass
+        except Exception:
+            log.exception("auto-remove of %s failed", c.id)
+
+    @staticmethod
+    def _wait_result(c: Container) -> dict:
+        return {"StatusCode": c.state.exit_code,
+                "Error": {"Message": c.state.error} if c.state.error else None}
+
+    def register_exit_waiter(self, c: Container, condition: str) -> "asyncio.Future[dict]":
+        """Subscribe at once to `condition` ("not-running", "next-exit", "removed") for `c`.
+
+        Subscribing is synchronous so that a wait sent before a start never misses the exit.
+        """
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise errors.InvalidParameter(f"invalid condition: {condition}")
+        fut: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        if condition == "removed":
+            if c.id not in {x.id for x in self.store.all()}:
+                fut.set_result(self._wait_result(c))
+            else:
+                self._remove_waiters.setdefault(c.id, []).append(fut)
+        elif condition == "not-running" and not c.state.running:
+            fut.set_result(self._wait_result(c))
+        else:
+            self._exit_waiters.setdefault(c.id, []).append(fut)
+        return fut
+
+    async def supervisor_attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> Any:
+        if c.state.status not in ("created", "running"):
+            raise errors.Conflict("You cannot attach to a stopped container, start it first")
+        return await self.supervisor.attach(c.id, stdin=stdin and bool(c.config.get("OpenStdin")),
+                                            stdout=stdout, stderr=stderr)
+
+    # stop / kill -----------------------------------------------------------------------
+    async def kill(self, ref: str, signal: str | int | None = None) -> None:
+        c = self.get(ref)
+        signum = parse_signal(signal)
+        if not c.state.running:
+            raise errors.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        await self.supervisor.kill(c.id, signum)
+        self._event(c, "kill", signal=str(signum))
+
+    async def stop(self, ref: str, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        if not c.state.running:
+            raise errors.NotModified("container already stopped")
+        await self._stop(c, timeout)
+
+    async def _stop(self, c: Container, timeout: int | None) -> None:
+        if timeout is None:
+            timeout = c.config.get("StopTimeout")
+            timeout = 10 if timeout is None else timeout
+        stop_signal = parse_signal(c.config.get("StopSignal"), signals.SIGTERM)
+        exited = self.register_exit_waiter(c, "not-running")
+        try:
+            if timeout != 0:
+                await self.supervisor.kill(c.id, stop_signal)
+            if timeout is not None and timeout >= 0:
+                await asyncio.wait_for(asyncio.shield(exited), timeout=max(timeout, 0) or 0.001)
+            else:
+                await exited
+        except (asyncio.TimeoutError, errors.NotFound, errors.Conflict):
+            if c.state.running:
+                try:
+                    await self.supervisor.kill(c.id, signals.SIGKILL)
+                except (errors.NotFound, errors.Conflict):
+                    pass
+                await exited
+        self._event(c, "stop")
+
+    async def restart(self, ref: str, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        if c.state.running:
+            await self._stop(c, timeout)
+        await self.start(c.id)
+        self._event(c, "restart")
+
+    # remove ----------------------------------------------------------------------------
+    async def remove(self, ref: str, force: bool = False) -> None:
+        c = self.get(ref)
+        if c.state.running:
+            if not force:
+                raise errors.Conflict(
+                    f"You cannot remove a running container {c.id}. Stop the container before "
+                    "attempting removal or force remove")
+            exited = self.register_exit_waiter(c, "not-running")
+            try:
+                await self.supervisor.kill(c.id, signals.SIGKILL)
+            except (errors.NotFound, errors.Conflict):
+                pass
+            await exited
+        async with self._lock(c.id):
+            if c.id not in {x.id for x in self.store.all()}:
+                return  # a concurrent remove (auto-remove racing a user's rm) got here first
+            c.state.status = "removing"
+            try:
+                await self.supervisor.delete(c.id)
+            except errors.NotFound:
+                pass
+            await asyncio.to_thread(self._remove_files, c)
+            self.store.remove(c)
+        self._locks.pop(c.id, None)
+        self._event(c, "destroy")
+        result = self._wait_result(c)
+        for fut in self._remove_waiters.pop(c.id, []):
+            if not fut.done():
+                fut.set_result(result)
+
+    def _remove_files(self, c: Container) -> None:
+        self._release_rootfs(c)
+        try:
+            self.images.remove_rootfs(c.id)
+        except errors.NotFound:
+            pass
+        shutil.rmtree(c.root_dir, ignore_errors=True)
+
+    # rename ----------------------------------------------------------------------------
+    async def rename(self, ref: str, new_name: str) -> None:
+        c = self.get(ref)
+        new = createconfig.validate_name(new_name)
+        if new == c.name:
+            raise errors.InvalidParameter("Renaming a container with the same name as its current name")
+        if new in self.store.names():
+            holder = self.get(new)
+            raise errors.Conflict(
+                f'Conflict. The container name "/{new}" is already in use by container "{holder.id}". '
+                "You have to remove (or rename) that container to be able to reuse that name.")
+        old = c.name
+        c.name = new
+        self.store.save(c)
+        self._event(c, "rename", oldName="/" + old)
+
+    # recovery --------------------------------------------------------------------------
+    async def restore(self) -> None:
+        """Reconcile the records with what the supervisor saw while the daemon was away."""
+        records = {r["id"]: r for r in await self.supervisor.list()}
+        known = set()
+        for c in self.store.all():
+            known.add(c.id)
+            r = records.get(c.id)
+            if c.state.status == "removing":
+                await self.remove(c.id, force=True)
+            elif c.state.running:
+                if r and r.get("status") == "running":
+                    self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
+                elif r and r.get("status") == "exited":
+                    await self._on_exit(c, r)
+                else:
+                    await self._on_exit(c, {"exit_code": 255, "finished_at": rfc3339()})
+        for cid in set(records) - known:
+            try:
+                await self.supervisor.delete(cid)
+            except errors.DockyardError:
+                pass
+
+    async def shutdown(self) -> None:
+        for task in list(self._watchers.values()):
+            task.cancel()

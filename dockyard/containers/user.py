@@ -1,0 +1,82 @@
+"""Resolve a container's `User` ("name", "uid", "name:group", "uid:gid") against its own /etc files.
+
+The files come from the image, so their paths are resolved inside the rootfs: a symlinked
+/etc/passwd must never make the daemon read a file of the host.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..errors import InvalidParameter
+
+
+@dataclass
+class User:
+    uid: int
+    gid: int
+    additional_gids: list[int]
+    home: str
+
+
+def scoped_path(root: str, path: str, max_links: int = 40) -> str:
+    """Resolve `path` as if `root` were /: symlinks, absolute or relative, never leave root."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    resolved: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(root, *resolved, part)
+        if os.path.islink(candidate):
+            links += 1
+            if links > max_links:
+                raise InvalidParameter(f"too many levels of symbolic links in {path}")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        resolved.append(part)
+    return os.path.join(root, *resolved)
+
+
+def _read_db(root: str, name: str) -> list[list[str]]:
+    try:
+        with open(scoped_path(root, f"/etc/{name}"), errors="replace") as f:
+            return [line.rstrip("\n").split(":") for line in f if line.strip() and not line.startswith("#")]
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return []
+
+
+def resolve(root: str, spec: str) -> User:
+    spec = spec or "0"
+    user_part, _, group_part = spec.partition(":")
+    passwd = _read_db(root, "passwd")
+    groups = _read_db(root, "group")
+
+    entry = next((e for e in passwd if len(e) >= 7 and (e[0] == user_part or e[2] == user_part)), None)
+    if entry is not None:
+        uid, gid, home = int(entry[2]), int(entry[3]), entry[5] or "/"
+    elif user_part.isdigit():
+        uid, gid, home = int(user_part), 0, "/"
+    else:
+        raise InvalidParameter(
+            f"unable to find user {user_part}: no matching entries in passwd file")
+
+    if group_part:
+        g = next((e for e in groups if len(e) >= 3 and (e[0] == group_part or e[2] == group_part)), None)
+        if g is not None:
+            gid = int(g[2])
+        elif group_part.isdigit():
+            gid = int(group_part)
+        else:
+            raise InvalidParameter(
+                f"unable to find group {group_part}: no matching entries in group file")
+    name = entry[0] if entry else None
+    extra = sorted({int(g[2]) for g in groups
+                    if name and len(g) >= 4 and name in g[3].split(",") and g[2].isdigit()} - {gid})
+    return User(uid=uid, gid=gid, additional_gids=extra, home=home)

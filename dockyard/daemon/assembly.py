@@ -1,0 +1,102 @@
+"""Builds the daemon's services from its config and wires them into the API router."""
+from __future__ import annotations
+
+import os
+import platform
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ..api import containers as containers_api
+from ..api import images as images_api
+from ..api import system as system_api
+from ..api.router import Router
+from ..containers.service import ContainerService
+from ..containers.store import ContainerStore
+from ..images.service import ImageService
+from ..runtime.supervisor_client import SupervisorClient
+from ..store.db import Database
+from .config import Config
+from .events import EventBus
+
+
+class Daemon:
+    """The assembled services; also the system routes' backend (`info`)."""
+
+    def __init__(self, config: Config, db: Database, images: ImageService,
+                 containers: ContainerService, events: EventBus) -> None:
+        self.config = config
+        self.db = db
+        self.images = images
+        self.containers = containers
+        self.events = events
+        self.id = _daemon_id(config.data_root)
+
+    def info(self) -> dict[str, Any]:
+        all_ = self.containers.store.all()
+        running = sum(1 for c in all_ if c.state.status == "running")
+        paused = sum(1 for c in all_ if c.state.status == "paused")
+        facts = system_api.host_facts()
+        cgroup_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        return {
+            "ID": self.id, "Containers": len(all_), "ContainersRunning": running,
+            "ContainersPaused": paused, "ContainersStopped": len(all_) - running - paused,
+            "Images": len(self.images.list(False, {})), "Driver": "overlay2",
+            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+            "Plugins": {"Volume": ["local"], "Network": ["host", "null"], "Authorization": None,
+                        "Log": ["json-file"]},
+            "MemoryLimit": True, "SwapLimit": True, "KernelMemory": False, "CpuCfsPeriod": True,
+            "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
+            "IPv4Forwarding": True, "BridgeNfIptables": False, "BridgeNfIp6tables": False,
+            "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),
+            "OomKillDisable": True, "NGoroutines": 0, "LoggingDriver": "json-file",
+            "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if cgroup_v2 else "1",
+            "NEventsListener": 0, "IndexServerAddress": "https://index.docker.io/v1/",
+            "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
+                               "Mirrors": []},
+            "GenericResources": None, "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
+            "Labels": [], "ExperimentalBuild": False, "ServerVersion": system_api.ENGINE_VERSION,
+            "Runtimes": {"builtin": {"path": "dockyard-runtime"}, "runc": {"path": "runc"}},
+            "DefaultRuntime": self.config.runtime, "LiveRestoreEnabled": True, "Isolation": "",
+            "InitBinary": "", "ContainerdCommit": {"ID": "", "Expected": ""},
+            "RuncCommit": {"ID": "", "Expected": ""}, "InitCommit": {"ID": "", "Expected": ""},
+            "SecurityOptions": ["name=cgroupns"] if cgroup_v2 else [],
+            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
+            "DockerRootDir": str(self.config.data_root), "Warnings": [],
+            **facts, "Architecture": platform.machine(),
+        }
+
+
+def _daemon_id(data_root: Path) -> str:
+    path = data_root / "engine-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        ident = secrets.token_hex(16)
+        path.write_text(ident + "\n")
+        return ident
+
+
+async def assemble(config: Config) -> tuple[Daemon, Router]:
+    for d in (config.data_root, config.exec_root, config.data_root / "containers",
+              config.data_root / "tmp"):
+        d.mkdir(parents=True, exist_ok=True, mode=0o711)
+    db = Database(config.data_root / "metadata.db")
+    events = EventBus()
+    images = ImageService(db, config.data_root)
+    supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
+    store = ContainerStore(db)
+    containers = ContainerService(config.data_root, config.exec_root, store, images, supervisor,
+                                  events, runtime=config.runtime)
+    daemon = Daemon(config, db, images, containers, events)
+
+    def containers_using(image_id: str) -> list[str]:
+        return [c.id for c in store.all() if c.image_id == image_id]
+
+    router = Router()
+    system_api.routes(router, daemon)
+    containers_api.routes(router, containers, images)
+    images_api.routes(router, images, str(config.data_root / "tmp"), containers_using, events)
+    await containers.restore()
+    return daemon, router

@@ -1,0 +1,86 @@
+"""Daemon configuration: defaults, daemon.json and command-line flags (flags win)."""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidParameter
+
+DEFAULT_SOCKET = "unix:///run/dockyard/dockyard.sock"
+
+
+@dataclass
+class Config:
+    hosts: list[str] = field(default_factory=lambda: [DEFAULT_SOCKET])
+    data_root: Path = Path("/var/lib/dockyard")
+    exec_root: Path = Path("/run/dockyard")
+    log_level: str = "info"
+    runtime: str = "builtin"
+    storage_driver: str = "overlay2"
+    default_ulimits: dict = field(default_factory=dict)
+    config_file: Path | None = None
+    # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def socket_paths(self) -> list[str]:
+        return [h[len("unix://"):] for h in self.hosts if h.startswith("unix://")]
+
+
+_JSON_KEYS = {
+    "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root",
+    "log-level": "log_level", "default-runtime": "runtime", "storage-driver": "storage_driver",
+}
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(prog="dockyardd", description="Dockyard daemon (Docker Engine API v1.41)")
+    p.add_argument("-H", "--host", action="append", dest="hosts",
+                   help="daemon socket to listen on (unix:///path)")
+    p.add_argument("--data-root", help="root of persistent state (default /var/lib/dockyard)")
+    p.add_argument("--exec-root", help="root of run-time state (default /run/dockyard)")
+    p.add_argument("--config-file", default=None, help="daemon.json (default /etc/dockyard/daemon.json)")
+    p.add_argument("-l", "--log-level", choices=["debug", "info", "warn", "error", "fatal"])
+    p.add_argument("--default-runtime", dest="runtime")
+    args = p.parse_args(argv)
+
+    cfg = Config()
+    config_file = Path(args.config_file) if args.config_file else Path("/etc/dockyard/daemon.json")
+    if args.config_file or config_file.exists():
+        _apply_json(cfg, config_file)
+        cfg.config_file = config_file
+    if args.hosts:
+        cfg.hosts = args.hosts
+    if args.data_root:
+        cfg.data_root = Path(args.data_root)
+    if args.exec_root:
+        cfg.exec_root = Path(args.exec_root)
+    if args.log_level:
+        cfg.log_level = args.log_level
+    if args.runtime:
+        cfg.runtime = args.runtime
+    for h in cfg.hosts:
+        if not h.startswith("unix://"):
+            raise InvalidParameter(f"unsupported host {h!r}: only unix:// sockets for now")
+    return cfg
+
+
+def _apply_json(cfg: Config, path: Path) -> None:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InvalidParameter(f"unable to configure the daemon: {path} does not exist") from None
+    except ValueError as e:
+        raise InvalidParameter(f"unable to configure the daemon with file {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter(f"unable to configure the daemon with file {path}: not a JSON object")
+    for key, value in data.items():
+        attr = _JSON_KEYS.get(key)
+        if attr in ("data_root", "exec_root"):
+            setattr(cfg, attr, Path(value))
+        elif attr:
+            setattr(cfg, attr, value)
+        else:
+            cfg.extra[key] = value

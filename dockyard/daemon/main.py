@@ -1,0 +1,91 @@
+"""dockyardd: parse flags, assemble the services, serve the API until SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import asyncio
+import grp
+import logging
+import os
+import signal
+import socket
+import sys
+
+from ..api.http import serve_connection
+from ..errors import DockyardError
+from .assembly import assemble
+from .config import Config, parse_args
+
+log = logging.getLogger("dockyard.daemon")
+
+
+def _socket_group() -> int | None:
+    for name in ("docker", "dockyard"):
+        try:
+            return grp.getgrnam(name).gr_gid
+        except KeyError:
+            continue
+    return None
+
+
+def _listen(path: str) -> socket.socket:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    probe = socket.socket(socket.AF_UNIX)
+    try:
+        probe.connect(path)
+        raise DockyardError(f"another daemon is already listening on {path}")
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
+    finally:
+        probe.close()
+    if os.path.exists(path):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(path)
+    gid = _socket_group()
+    os.chown(path, 0 if os.geteuid() == 0 else -1, gid if gid is not None else -1)
+    os.chmod(path, 0o660)
+    sock.listen(512)
+    return sock
+
+
+async def run(config: Config) -> None:
+    daemon, router = await assemble(config)
+    servers = []
+    for path in config.socket_paths:
+        sock = _listen(path)
+        servers.append(await asyncio.start_unix_server(
+            lambda r, w: serve_connection(r, w, router.dispatch), sock=sock, limit=1 << 20))
+        log.info("API listening on %s", path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down; containers keep running (live restore)")
+    for s in servers:
+        s.close()
+    await daemon.containers.shutdown()
+    for path in config.socket_paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        config = parse_args(argv)
+    except DockyardError as e:
+        print(f"dockyardd: {e}", file=sys.stderr)
+        sys.exit(1)
+    level = {"warn": logging.WARNING, "fatal": logging.CRITICAL}.get(
+        config.log_level, getattr(logging, config.log_level.upper(), logging.INFO))
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run(config))
+    except DockyardError as e:
+        log.error("%s", e)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

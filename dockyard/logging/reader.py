@@ -1,0 +1,117 @@
+"""Read json-file logs: the last N entries, a time window, and following new lines."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from typing import AsyncIterator, Callable
+
+from ..timefmt import parse_rfc3339
+
+BLOCK = 64 * 1024
+
+
+@dataclass
+class Entry:
+    stream: str      # "stdout" | "stderr"
+    time: str        # RFC 3339 nano, as written
+    data: bytes
+
+
+def _parse(line: bytes) -> Entry | None:
+    try:
+        obj = json.loads(line)
+        return Entry(obj.get("stream", "stdout"), obj.get("time", ""),
+                     obj.get("log", "").encode("utf-8", "surrogateescape"))
+    except (ValueError, AttributeError):
+        return None  # a torn last line (writer mid-write) or garbage: skip, as Docker does
+
+
+def _tail_offset(f, lines: int) -> int:
+    """Offset of the start of the last `lines` lines, reading backwards in blocks."""
+    f.seek(0, os.SEEK_END)
+    end = pos = f.tell()
+    count = 0
+    while pos > 0:
+        step = min(BLOCK, pos)
+        pos -= step
+        f.seek(pos)
+        block = f.read(step)
+        # a trailing newline ends the last line; it does not start a new one
+        if pos + step == end and block.endswith(b"\n"):
+            block = block[:-1]
+        idx = len(block)
+        while True:
+            idx = block.rfind(b"\n", 0, idx)
+            if idx < 0:
+                break
+            count += 1
+            if count == lines:
+                return pos + idx + 1
+    return 0
+
+
+def read(path: str, tail: int | None = None, since: float = 0.0,
+         until: float | None = None) -> tuple[list[Entry], int]:
+    """Entries in the window and the file offset where reading stopped (for following)."""
+    entries: list[Entry] = []
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return entries, 0
+    with f:
+        if tail is not None and tail >= 0:
+            if tail == 0:
+                f.seek(0, os.SEEK_END)
+                return entries, f.tell()
+            f.seek(_tail_offset(f, tail))
+        offset = f.tell()
+        for line in f:
+            if not line.endswith(b"\n"):
+                break  # incomplete: leave it for the follower
+            offset += len(line)
+            entry = _parse(line)
+            if entry is None or not _in_window(entry, since, until):
+                continue
+            entries.append(entry)
+    return entries, offset
+
+
+def _in_window(entry: Entry, since: float, until: float | None) -> bool:
+    if not since and until is None:
+        return True
+    t = parse_rfc3339(entry.time)
+    return t >= since and (until is None or t <= until)
+
+
+async def follow(path: str, offset: int, running: Callable[[], bool], since: float = 0.0,
+                 until: float | None = None, interval: float = 0.05) -> AsyncIterator[Entry]:
+    """New entries written after `offset`, until the container stops and the file is drained."""
+    pending = b""
+    while True:
+        alive = running()
+        chunk = await asyncio.to_thread(_read_from, path, offset)
+        if chunk:
+            offset += len(chunk)
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                entry = _parse(line)
+                if entry is not None and _in_window(entry, since, until):
+                    yield entry
+            continue
+        if not alive:
+            return
+        await asyncio.sleep(interval)
+
+
+def _read_from(path: str, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(BLOCK * 4)
+    except FileNotFoundError:
+        return b""
+
+

@@ -1,0 +1,62 @@
+"""Timestamps as the Engine API writes them: RFC 3339 with nanoseconds, UTC."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+ZERO = "0001-01-01T00:00:00Z"
+
+
+def rfc3339(ts: float | None = None) -> str:
+    """Format a unix time (seconds, float) like Go's time.RFC3339Nano in UTC."""
+    ns = time.time_ns() if ts is None else int(ts * 1e9)
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = datetime.fromtimestamp(secs, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac == 0:
+        return base + "Z"
+    return f"{base}.{frac:09d}".rstrip("0") + "Z"
+
+
+def parse_rfc3339(value: str) -> float:
+    """Parse an RFC 3339 timestamp (any fraction length) into unix seconds; 0 for Go's zero time."""
+    if not value or value.startswith("0001-01-01"):
+        return 0.0
+    value = value.strip()
+    tz = 0.0
+    if value.endswith("Z"):
+        value = value[:-1]
+    elif len(value) > 6 and value[-6] in "+-" and value[-3] == ":":
+        sign = 1 if value[-6] == "+" else -1
+        tz = sign * (int(value[-5:-3]) * 3600 + int(value[-2:]) * 60)
+        value = value[:-6]
+    whole, _, frac = value.partition(".")
+    dt = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return dt.timestamp() + (float("0." + frac) if frac else 0.0) - tz
+
+
+def human_duration(seconds: float) -> str:
+    """Go's units.HumanDuration, which docker uses for "Up 3 seconds" and "2 hours ago"."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(s / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
