@@ -19,7 +19,7 @@ def _progress(*messages: dict[str, Any]) -> AsyncIterator[bytes]:
 
 
 def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable[[str], list[str]],
-           events: Any) -> None:
+           containers_running: Callable[[str], list[str]], events: Any) -> None:
     add = router.add
 
     async def create(req: Request) -> Response:
@@ -76,7 +76,8 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
 
     async def remove(req: Request) -> Response:
         result = await asyncio.to_thread(images.remove, req.match["name"], req.flag("force"),
-                                         req.flag("noprune"), containers_using)
+                                         req.flag("noprune"), containers_using,
+                                         containers_running)
         for item in result:
             for action, ref in item.items():
                 events.publish("image", action.lower().replace("deleted", "delete"), ref, {"name": ref})

@@ -88,15 +88,20 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
     containers = ContainerService(config.data_root, config.exec_root, store, images, supervisor,
-                                  events, runtime=config.runtime)
+                                  events, runtime=config.runtime,
+                                  cgroup_parent=config.cgroup_parent)
     daemon = Daemon(config, db, images, containers, events)
 
     def containers_using(image_id: str) -> list[str]:
         return [c.id for c in store.all() if c.image_id == image_id]
 
+    def containers_running(image_id: str) -> list[str]:
+        return [c.id for c in store.all() if c.image_id == image_id and c.state.running]
+
     router = Router()
     system_api.routes(router, daemon)
     containers_api.routes(router, containers, images)
-    images_api.routes(router, images, str(config.data_root / "tmp"), containers_using, events)
+    images_api.routes(router, images, str(config.data_root / "tmp"), containers_using,
+                      containers_running, events)
     await containers.restore()
     return daemon, router

@@ -19,6 +19,7 @@ class Config:
     log_level: str = "info"
     runtime: str = "builtin"
     storage_driver: str = "overlay2"
+    cgroup_parent: str = "dockyard"
     default_ulimits: dict = field(default_factory=dict)
     config_file: Path | None = None
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
@@ -32,6 +33,7 @@ class Config:
 _JSON_KEYS = {
     "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root",
     "log-level": "log_level", "default-runtime": "runtime", "storage-driver": "storage_driver",
+    "cgroup-parent": "cgroup_parent",
 }
 
 

@@ -1,0 +1,98 @@
+"""The storage-driver seam: mount descriptions, pending layers, and the registry of drivers."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Protocol
+
+from .apply import ApplyResult
+from .streams import TeeReader
+
+
+@dataclass(frozen=True)
+class Mount:
+    """What to mount for a rootfs; snapshotters describe it, `mounter` performs it."""
+
+    type: str                      # "overlay" or "bind"
+    source: str
+    options: list[str]
+    lowerdirs: list[str] = field(default_factory=list)
+    upperdir: str = ""
+    workdir: str = ""
+
+
+@dataclass
+class PendingLayer:
+    """A layer unpacked into a private temp dir, not yet visible under its chain ID."""
+
+    path: Path                     # the temp layer dir; its content is in path/"diff"
+    parent: str | None
+    result: ApplyResult | None = None
+
+
+class Driver(Protocol):
+    """A storage driver. Layers are keyed by chain ID (hex), container layers by container ID."""
+
+    name: str          # the name shown in GraphDriver.Name
+
+    def begin_layer(self, parent: str | None) -> PendingLayer: ...
+    def apply(self, pending: PendingLayer, stream: BinaryIO | TeeReader) -> ApplyResult: ...
+    def commit_layer(self, pending: PendingLayer, chain_id: str) -> bool: ...
+    def discard(self, pending: PendingLayer) -> None: ...
+    def has_layer(self, chain_id: str) -> bool: ...
+    def remove_layer(self, chain_id: str) -> None: ...
+    def layer_size(self, chain_id: str) -> int: ...
+    def prepare(self, container_id: str, parent: str | None) -> Mount: ...
+    def mounts(self, container_id: str) -> Mount: ...
+    def remove(self, container_id: str) -> None: ...
+    def diff_size(self, container_id: str) -> int: ...
+    def diff(self, container_id: str, out: BinaryIO) -> None: ...
+    def metadata(self, id: str) -> dict[str, str]: ...
+    def known_ids(self) -> set[str]: ...
+    def merged_dir(self, id: str) -> str: ...
+    def clean_tmp(self) -> None: ...
+
+
+def dir_size(path: str) -> int:
+    """Bytes of regular files under `path` (hardlinks counted once), like Docker's directory.Size."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                continue
+            if st.st_nlink > 1:
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    continue
+                seen.add(key)
+            if not os.path.islink(os.path.join(dirpath, name)):
+                total += st.st_size
+    return total
+
+
+def rmtree(path: Path | str) -> None:
+    """Remove a layer dir; tolerate it being gone already (removal is idempotent)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+_DRIVERS: dict[str, Callable[[Path], Driver]] = {}
+
+
+def register(name: str, factory: Callable[[Path], Driver]) -> None:
+    _DRIVERS[name] = factory
+
+
+def new_driver(name: str, data_root: Path) -> Driver:
+    """The driver called `name` ("overlay", "overlay2" or "vfs") rooted in `data_root`."""
+    from . import overlay, vfs  # noqa: F401  (the explicit list of built-in drivers)
+
+    name = "overlay" if name == "overlay2" else name
+    if name not in _DRIVERS:
+        from ..errors import InvalidParameter
+        raise InvalidParameter(f"unknown storage driver: {name}")
+    return _DRIVERS[name](data_root)

@@ -1,0 +1,173 @@
+"""A private dockyardd for tests and benchmarks: own data root, exec root, socket, cgroup parent.
+
+Everything it makes is removed by `cleanup()`, even after a failed test: the daemon and its
+supervisor (ended by the PIDs we started), mounts under its roots, and its cgroups.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_PREFIX = "dytest"
+
+
+def _ping(sock: str) -> bool:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(1)
+    try:
+        s.connect(sock)
+        s.sendall(b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n")
+        return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class TestDaemon:
+    def __init__(self, base: Path | None = None, runtime: str = "builtin") -> None:
+        self.base = Path(base or tempfile.mkdtemp(prefix=f"{TEST_PREFIX}-"))
+        self.data_root = self.base / "data"
+        self.exec_root = self.base / "exec"
+        self.socket = str(self.base / "dockyard.sock")
+        self.cgroup_parent = f"{TEST_PREFIX}-{self.base.name}"
+        self.config_file = self.base / "daemon.json"
+        self.config_file.write_text(json.dumps({"cgroup-parent": self.cgroup_parent,
+                                                "default-runtime": runtime}))
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.base / "dockyardd.log"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host, "DOCKYARD_HOST": self.host,
+                "DOCKER_CONFIG": str(self.base / "docker-config")}
+
+    def start(self, timeout: float = 30) -> None:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dockyard.daemon.main", "-H", self.host,
+             "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
+             "--config-file", str(self.config_file), "--log-level", "debug"],
+            stdout=log, stderr=log, cwd=REPO)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dockyardd exited:\n{self.log_path.read_text()[-3000:]}")
+            if _ping(self.socket):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"dockyardd did not answer:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """End the daemon we started (not its supervisor: containers must outlive it)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+
+    def supervisor_pid(self) -> int | None:
+        try:
+            return int((self.exec_root / "supervisor.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def cleanup(self) -> None:
+        self.kill(signal.SIGTERM)
+        pid = self.supervisor_pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _kill_cgroup_tree(self.cgroup_parent)
+        _unmount_under(str(self.base))
+        _remove_cgroups(self.cgroup_parent)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # clients ---------------------------------------------------------------------------
+    def docker(self, *args: str, input: bytes | None = None, timeout: float = 60,
+               check: bool = False) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *args], env=self.env, input=input, capture_output=True,
+                              timeout=timeout, check=check)
+
+    def dockyard(self, *args: str, input: bytes | None = None, timeout: float = 60,
+                 check: bool = False) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "dockyard.cli.main", *args], env=self.env,
+                              input=input, capture_output=True, timeout=timeout, check=check,
+                              cwd=REPO)
+
+    def client(self):  # docker-py, imported lazily: unit tests don't need it
+        import docker
+
+        return docker.DockerClient(base_url=self.host, version="1.41", timeout=120)
+
+
+def busybox_rootfs_tar() -> bytes:
+    return subprocess.run([str(REPO / "tools" / "mkbusybox-rootfs")], capture_output=True,
+                          check=True).stdout
+
+
+def import_busybox(d: TestDaemon, name: str = "busybox:latest") -> str:
+    repo, _, tag = name.partition(":")
+    api = d.client().api
+    out = api.import_image_from_data(busybox_rootfs_tar(), repository=repo, tag=tag or "latest")
+    last = [json.loads(line) for line in out.splitlines() if line.strip()][-1]
+    return last["status"]
+
+
+def _mountpoints_under(prefix: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    points = [p.replace("\\040", " ") for p in points]
+    return [p for p in points if p == prefix or p.startswith(prefix.rstrip("/") + "/")]
+
+
+def _unmount_under(prefix: str) -> None:
+    for point in sorted(_mountpoints_under(prefix), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def _cgroup_dirs(parent: str) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    dirs = [root / parent] + [p / parent for p in root.iterdir() if p.is_dir()]
+    return [d for d in dirs if d.is_dir()]
+
+
+def _kill_cgroup_tree(parent: str) -> None:
+    """Kill what is left in the test's cgroups: only containers this test's daemon started."""
+    for d in _cgroup_dirs(parent):
+        for procs in d.rglob("cgroup.procs"):
+            try:
+                for pid in procs.read_text().split():
+                    os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
+def _remove_cgroups(parent: str) -> None:
+    deadline = time.time() + 5
+    for d in _cgroup_dirs(parent):
+        for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
+                          reverse=True) + [d]:
+            while True:
+                try:
+                    sub.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        break
+                    time.sleep(0.05)
