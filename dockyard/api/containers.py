@@ -114,12 +114,10 @@ def routes(router: Router, svc: Any, images: Any) -> None:
         want = {k: req.flag(k) for k in ("stdin", "stdout", "stderr", "logs", "stream")}
         tty = bool(c.config.get("Tty"))
         content = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
-        stream = None
-        if want["stream"]:
-            stream = await svc.supervisor_attach(c, want["stdin"], want["stdout"], want["stderr"])
+        pending = svc.attach(c, want["stdin"], want["stdout"], want["stderr"]) if want["stream"] else None
 
         async def session(raw: RawStream) -> None:
-            await _attach_session(c, raw, stream, want, tty)
+            await _attach_session(c, raw, pending, want, tty)
 
         return Response(content_type=content, hijack=session)
 
@@ -180,7 +178,7 @@ async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: f
                 yield _render(e, tty, timestamps)
 
 
-async def _attach_session(c: Container, raw: RawStream, stream: Any, want: dict[str, bool],
+async def _attach_session(c: Container, raw: RawStream, pending: Any, want: dict[str, bool],
                           tty: bool) -> None:
     if want["logs"]:
         wanted = {s for s in ("stdout", "stderr") if want[s]}
@@ -188,6 +186,7 @@ async def _attach_session(c: Container, raw: RawStream, stream: Any, want: dict[
         for e in entries:
             if e.stream in wanted and not await raw.write(_render(e, tty, False)):
                 return
+    stream = await pending if pending is not None else None
     if stream is None:
         return
 

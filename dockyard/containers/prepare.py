@@ -70,26 +70,26 @@ def process_env(c: Container, home: str) -> list[str]:
     return env
 
 
-def build_spec(c: Container) -> dict[str, Any]:
+def build_spec(c: Container, cgroup_parent: str) -> dict[str, Any]:
     user = resolve_user(c.rootfs, c.config.get("User") or "")
     hostname = c.config.get("Hostname") or c.short_id
     if c.host_config.get("NetworkMode") == "host":
         hostname = os.uname().nodename
     return ocispec.build(
-        container_id=c.id, args=[c.path, *c.args], env=process_env(c, user.home),
+        container_id=c.id, cgroup_parent=cgroup_parent, args=[c.path, *c.args], env=process_env(c, user.home),
         cwd=c.config.get("WorkingDir") or "/",
         user=ocispec.ProcessUser(user.uid, user.gid, user.additional_gids, user.home),
         hostname=hostname, rootfs=c.rootfs, files_dir=c.root_dir, config=c.config,
         host_config=c.host_config)
 
 
-def prepare_bundle(c: Container, images: RootfsMounter, bundle: str) -> None:
+def prepare_bundle(c: Container, images: RootfsMounter, bundle: str, cgroup_parent: str) -> None:
     """Mount the rootfs and write the bundle; on any failure leave nothing mounted."""
     os.makedirs(c.rootfs, exist_ok=True)
     images.mount_rootfs(c.id, c.rootfs)
     try:
         write_etc_files(c)
-        ocispec.write_bundle(bundle, build_spec(c))
+        ocispec.write_bundle(bundle, build_spec(c, cgroup_parent))
     except BaseException:
         images.unmount_rootfs(c.id, c.rootfs)
         raise

@@ -51,7 +51,8 @@ def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int
 
 class ContainerService:
     def __init__(self, data_root: Path, exec_root: Path, store: ContainerStore, images: Images,
-                 supervisor: Any, events: Events, runtime: str = "builtin") -> None:
+                 supervisor: Any, events: Events, runtime: str = "builtin",
+                 cgroup_parent: str = "dockyard") -> None:
         self.data_root = data_root
         self.exec_root = exec_root
         self.store = store
@@ -59,10 +60,12 @@ class ContainerService:
         self.supervisor = supervisor
         self.events = events
         self.runtime = runtime
+        self.cgroup_parent = cgroup_parent
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_waiters: dict[str, list[asyncio.Future[dict]]] = {}
         self._remove_waiters: dict[str, list[asyncio.Future[dict]]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._pending_attaches: dict[str, list[tuple[asyncio.Future[Any], tuple[bool, bool, bool]]]] = {}
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
@@ -128,7 +131,8 @@ class ContainerService:
     async def _start_locked(self, c: Container) -> None:
         bundle = str(self.exec_root / "bundles" / c.id)
         try:
-            await asyncio.to_thread(prepare_bundle, c, self.images, bundle)
+            await asyncio.to_thread(prepare_bundle, c, self.images, bundle,
+                                    self.cgroup_parent)
             pid = await self.supervisor.create(
                 c.id, bundle, c.log_path, tty=bool(c.config.get("Tty")),
                 open_stdin=bool(c.config.get("OpenStdin")), runtime=self.runtime)
@@ -138,6 +142,7 @@ class ContainerService:
         except Exception as e:  # a host failure is still reported, and nothing is left mounted
             await self._start_failed(c, bundle, e)
             raise errors.SystemError_(f"failed to start container: {e}") from e
+        await self._bind_pending_attaches(c, None)
         c.state = State(status="running", pid=pid, started_at=rfc3339())
         self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
         await self.supervisor.start(c.id)
@@ -145,12 +150,9 @@ class ContainerService:
         self._event(c, "start")
 
     async def _start_failed(self, c: Container, bundle: str, e: Exception) -> None:
+        await self._bind_pending_attaches(c, e)
         message = getattr(e, "message", str(e))
-        if isinstance(e, errors.ExecNotFound):
-            code = 126 if "permission denied" in message else 127
-            e.message = message = f"OCI runtime create failed: {message}: unknown"
-        else:
-            code = 128
+        code = getattr(e, "exit_code", 127) if isinstance(e, errors.ExecNotFound) else 128
         never_started = c.state.started_at == ZERO
         c.state = State(status="created" if never_started else "exited", exit_code=code,
                         error=message, started_at=c.state.started_at,
@@ -231,11 +233,34 @@ class ContainerService:
             self._exit_waiters.setdefault(c.id, []).append(fut)
         return fut
 
-    async def supervisor_attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> Any:
+    def attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> "asyncio.Future[Any]":
+        """The container's stdio streams, now if it runs, or from its next start if it is created.
+
+        `docker run` attaches before it starts the container and must see the first byte, so an
+        attach to a created container is bound between the runtime's create and start.
+        """
         if c.state.status not in ("created", "running"):
             raise errors.Conflict("You cannot attach to a stopped container, start it first")
-        return await self.supervisor.attach(c.id, stdin=stdin and bool(c.config.get("OpenStdin")),
-                                            stdout=stdout, stderr=stderr)
+        want = (stdin and bool(c.config.get("OpenStdin")), stdout, stderr)
+        if c.state.status == "running":
+            return asyncio.ensure_future(self.supervisor.attach(
+                c.id, stdin=want[0], stdout=want[1], stderr=want[2]))
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending_attaches.setdefault(c.id, []).append((fut, want))
+        return fut
+
+    async def _bind_pending_attaches(self, c: Container, error: BaseException | None) -> None:
+        for fut, (stdin, stdout, stderr) in self._pending_attaches.pop(c.id, []):
+            if fut.done():
+                continue
+            if error is not None:
+                fut.set_result(None)
+                continue
+            try:
+                fut.set_result(await self.supervisor.attach(c.id, stdin=stdin, stdout=stdout,
+                                                            stderr=stderr))
+            except errors.DockyardError:
+                fut.set_result(None)
 
     # stop / kill -----------------------------------------------------------------------
     async def kill(self, ref: str, signal: str | int | None = None) -> None:

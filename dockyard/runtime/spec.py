@@ -119,7 +119,7 @@ def _resources(host_config: dict[str, Any]) -> dict[str, Any]:
     return res
 
 
-def build(*, container_id: str, args: list[str], env: list[str], cwd: str, user: ProcessUser,
+def build(*, container_id: str, cgroup_parent: str, args: list[str], env: list[str], cwd: str, user: ProcessUser,
           hostname: str, rootfs: str, files_dir: str, config: dict[str, Any],
           host_config: dict[str, Any]) -> dict[str, Any]:
     network_mode = host_config.get("NetworkMode") or "default"
@@ -149,7 +149,7 @@ def build(*, container_id: str, args: list[str], env: list[str], cwd: str, user:
                           network_mode == "host"),
         "linux": {
             "namespaces": namespaces,
-            "cgroupsPath": f"/dockyard/{container_id}",
+            "cgroupsPath": f"/{cgroup_parent.strip('/')}/{container_id}",
             "resources": _resources(host_config),
             "maskedPaths": [] if privileged else MASKED_PATHS,
             "readonlyPaths": [] if privileged else READONLY_PATHS,

@@ -1,0 +1,116 @@
+"""The `dockyard` command: global flags, the command tree (docker's names and aliases), error reporting."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from dockyard.cli.client import CLIENT_VERSION, CLIError
+
+_C = "dockyard.cli.commands."
+# name -> "module:attribute": a command's module is imported only when that command runs
+TOP = {
+    **{n: f"{_C}run:{n}" for n in ("run", "create", "start")},
+    **{n: f"{_C}containers:{n}" for n in ("ps", "logs", "stop", "restart", "kill", "wait", "rm", "rename",
+                                          "pause", "unpause", "top", "export")},
+    **{n: f"{_C}images:{n}" for n in ("images", "rmi", "tag", "pull", "save", "load", "history")},
+    "import": f"{_C}images:import_",
+    **{n: f"{_C}system:{n}" for n in ("version", "info", "inspect")},
+}
+CONTAINER = {
+    **{n: TOP[n] for n in ("run", "create", "start", "logs", "stop", "restart", "kill", "wait", "rm", "rename",
+                           "pause", "unpause", "top", "export")},
+    "ls": TOP["ps"], "ps": TOP["ps"], "list": TOP["ps"],
+    "inspect": f"{_C}system:container_inspect",
+    "prune": f"{_C}containers:container_prune",
+}
+IMAGE = {
+    **{n: TOP[n] for n in ("tag", "pull", "save", "load", "history", "import")},
+    "ls": TOP["images"], "list": TOP["images"], "rm": TOP["rmi"], "remove": TOP["rmi"],
+    "inspect": f"{_C}system:image_inspect",
+    "prune": f"{_C}images:image_prune",
+}
+SYSTEM = {"info": TOP["info"]}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attr = self.lazy[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=TOP, context_settings={"help_option_names": ["--help"]})
+@click.option("-H", "--host", help="Daemon socket to connect to (unix:///path); default $DOCKYARD_HOST")
+@click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
+@click.option("-l", "--log-level", default="info", help="Set the logging level")
+@click.version_option(CLIENT_VERSION, "-v", "--version", message="Dockyard version %(version)s")
+def cli(host: str | None, debug: bool, log_level: str) -> None:
+    """A self-sufficient runtime for containers (a client of the Docker Engine API)."""
+
+
+@cli.group(cls=LazyGroup, lazy=CONTAINER)
+def container() -> None:
+    """Manage containers."""
+
+
+@cli.group(cls=LazyGroup, lazy=IMAGE)
+def image() -> None:
+    """Manage images."""
+
+
+@cli.group(name="system", cls=LazyGroup, lazy=SYSTEM)
+def system_group() -> None:
+    """Manage Dockyard."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line on stderr for every error, never a traceback; docker's exit codes."""
+    try:
+        cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+    except CLIError as exc:
+        _flush_quietly()
+        click.echo(exc.message, err=True)
+        sys.exit(exc.status)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(125)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (dockyard ps | head): exit quietly like docker
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    _flush_quietly()
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    main()

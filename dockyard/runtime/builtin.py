@@ -1,0 +1,263 @@
+"""The built-in OCI runtime as a library: create, start, kill, delete and state of containers from bundles."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import select
+import signal as signals
+import time
+from typing import Any
+
+from ..cgroups import DEFAULT_ROOT, Resources, is_v2, open_cgroup
+from ..linux.namespaces import CLONE_NEWPID, OCI_TYPES, setns, setns_path, unshare
+from . import init as initlib
+from .state import atomic_write_json, now_rfc3339, proc_start_time
+
+OCI_VERSION = "1.0.2"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+class RuntimeError_(Exception):
+    """A runtime operation failed; the message is meant for users."""
+
+
+class RuntimeCreateError(RuntimeError_):
+    """The container could not be created; `exit_code` is what Docker reports (127 not found, 126 not executable)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class ContainerNotFound(RuntimeError_):
+    pass
+
+
+class ContainerNotRunning(RuntimeError_):
+    pass
+
+
+def _state_dir(state_root: str, container_id: str) -> str:
+    if not _ID.match(container_id):
+        raise RuntimeError_(f"invalid container id format: {container_id}")
+    return os.path.join(state_root, container_id)
+
+
+def _load(container_id: str, state_root: str) -> dict[str, Any]:
+    try:
+        with open(os.path.join(_state_dir(state_root, container_id), "state.json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ContainerNotFound(f"container does not exist: {container_id}") from None
+
+
+def _alive(st: dict[str, Any]) -> bool:
+    """The init is alive (not a zombie) and still the process we started (pid reuse)."""
+    pid = st.get("pid") or 0
+    if pid <= 0:
+        return False
+    started = proc_start_time(pid)
+    return started is not None and started == st.get("starttime")
+
+
+def create(container_id: str, bundle: str, state_root: str,
+           stdio: tuple[int | None, int, int] = (None, 1, 2), console_fd: int | None = None,
+           cgroup_root: str = DEFAULT_ROOT) -> int:
+    """Set the container up to the point of execve and return its host pid; the caller must reap it."""
+    sdir = _state_dir(state_root, container_id)
+    bundle = os.path.abspath(bundle)
+    try:
+        with open(os.path.join(bundle, "config.json")) as f:
+            spec = json.load(f)
+    except (OSError, ValueError) as e:
+        raise RuntimeCreateError(f"cannot load bundle config: {e}") from None
+    os.makedirs(state_root, mode=0o711, exist_ok=True)
+    try:
+        os.mkdir(sdir, 0o711)
+    except FileExistsError:
+        raise RuntimeCreateError(f"container with id exists: {container_id}") from None
+    linux = spec.get("linux") or {}
+    ns = linux.get("namespaces") or []
+    if any(n.get("type") == "user" for n in ns):
+        _remove_dir(sdir)
+        raise RuntimeCreateError("user namespaces are not supported by the built-in runtime")
+    rootfs = os.path.realpath(os.path.join(bundle, (spec.get("root") or {}).get("path", "rootfs")))
+    cg_path = linux.get("cgroupsPath") or f"/dockyard/{container_id}"
+    cg = open_cgroup(cg_path, cgroup_root)
+    fifo = os.path.join(sdir, "exec.fifo")
+    pid = 0
+    r = w = -1
+    try:
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)  # any container uid may write its start byte
+        cg.create(Resources.from_oci(linux.get("resources")))
+        args = initlib.InitArgs(
+            spec=spec, rootfs=rootfs, sync_fd=-1, fifo_path=fifo, cgroup=cg, stdio=stdio,
+            console_fd=console_fd, v2_host=is_v2(cgroup_root),
+            join={n["type"]: n["path"] for n in ns if n.get("path") and n["type"] != "pid"},
+            new=sum(OCI_TYPES[n["type"]] for n in ns if not n.get("path") and n["type"] != "pid"),
+        )
+        r, w = os.pipe2(os.O_CLOEXEC)
+        args.sync_fd = w
+        pid = _fork_init(args, next((n for n in ns if n.get("type") == "pid"), None))
+        os.close(w)
+        w = -1
+        msg = _read_report(r)
+        if msg.get("type") != "ready":
+            raise RuntimeCreateError(msg.get("message") or "container init exited unexpectedly",
+                                     int(msg.get("code") or 1))
+        atomic_write_json(os.path.join(sdir, "state.json"), {
+            "ociVersion": spec.get("ociVersion", OCI_VERSION), "id": container_id, "pid": pid,
+            "bundle": bundle, "rootfs": rootfs, "created": now_rfc3339(), "starttime": proc_start_time(pid),
+            "cgroupsPath": cg_path, "cgroupRoot": cgroup_root, "annotations": spec.get("annotations") or {},
+        })
+        return pid
+    except BaseException:
+        # Leave nothing behind: the init, its cgroup, the state dir.
+        if pid > 0:
+            _kill_and_reap(pid)
+        if cg.exists():
+            cg.kill_all()
+            cg.delete()
+        _remove_dir(sdir)
+        raise
+    finally:
+        for fd in (r, w):
+            if fd >= 0:
+                os.close(fd)
+
+
+def _fork_init(args: initlib.InitArgs, pid_ns: dict[str, Any] | None) -> int:
+    """Fork the container's pid 1. With a pid namespace we switch our pid_for_children and back,
+    so the init is our direct child: one fork, and the caller reaps it (no reparenting needed)."""
+    own = -1
+    if pid_ns is not None:
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if pid_ns.get("path"):
+                setns_path(pid_ns["path"], CLONE_NEWPID)
+            else:
+                unshare(CLONE_NEWPID)
+        except BaseException:
+            os.close(own)
+            raise
+    try:
+        pid = os.fork()
+        if pid == 0:
+            initlib.run(args)  # never returns
+            os._exit(1)
+        return pid
+    finally:
+        if own >= 0:
+            setns(own, CLONE_NEWPID)
+            os.close(own)
+
+
+def _read_report(fd: int) -> dict[str, Any]:
+    buf = b""
+    while b"\n" not in buf:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    line = buf.split(b"\n", 1)[0]
+    try:
+        return json.loads(line) if line else {}
+    except ValueError:
+        return {"type": "error", "message": line.decode(errors="replace")}
+
+
+def _kill_and_reap(pid: int) -> None:
+    try:
+        os.kill(pid, signals.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _remove_dir(d: str) -> None:
+    for name in ("exec.fifo", "state.json"):
+        try:
+            os.unlink(os.path.join(d, name))
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(d)
+    except OSError:
+        pass
+
+
+def start(container_id: str, state_root: str, timeout: float = 10.0) -> None:
+    """Let a created container execve its process: read its start byte from the FIFO."""
+    st = _load(container_id, state_root)
+    fifo = os.path.join(_state_dir(state_root, container_id), "exec.fifo")
+    try:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise RuntimeError_("cannot start a container that has already been started") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready and os.read(fd, 1):
+                break
+            if not _alive(st):
+                raise ContainerNotRunning("cannot start a container that has stopped")
+            if time.monotonic() > deadline:
+                raise RuntimeError_("timed out waiting for the container to start")
+    finally:
+        os.close(fd)
+    os.unlink(fifo)
+
+
+def state(container_id: str, state_root: str) -> dict[str, Any]:
+    st = _load(container_id, state_root)
+    sdir = _state_dir(state_root, container_id)
+    if not _alive(st):
+        status = "stopped"
+    elif os.path.exists(os.path.join(sdir, "exec.fifo")):
+        status = "created"
+    else:
+        status = "running"
+    return {"ociVersion": st["ociVersion"], "id": container_id, "status": status,
+            "pid": st["pid"] if status != "stopped" else 0, "bundle": st["bundle"],
+            "rootfs": st.get("rootfs", ""), "created": st.get("created", ""),
+            "annotations": st.get("annotations") or {}}
+
+
+def kill(container_id: str, state_root: str, signal: int = signals.SIGTERM, all: bool = False) -> None:
+    st = _load(container_id, state_root)
+    if all:
+        open_cgroup(st["cgroupsPath"], st.get("cgroupRoot", DEFAULT_ROOT)).kill_all(signal)
+        return
+    if not _alive(st):
+        raise ContainerNotRunning("container not running")
+    os.kill(st["pid"], signal)
+
+
+def delete(container_id: str, state_root: str, force: bool = False) -> None:
+    """Remove the cgroup and the state; a live container needs `force` (then everything in it is killed)."""
+    st = _load(container_id, state_root)
+    cg = open_cgroup(st["cgroupsPath"], st.get("cgroupRoot", DEFAULT_ROOT))
+    if _alive(st):
+        status = state(container_id, state_root)["status"]
+        if status == "running" and not force:
+            raise RuntimeError_(f"cannot delete container {container_id} that is not stopped: {status}")
+        try:
+            os.kill(st["pid"], signals.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if cg.exists():
+        cg.kill_all()
+        try:
+            cg.delete()
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise
+    _remove_dir(_state_dir(state_root, container_id))

@@ -1,0 +1,147 @@
+"""The seam between the supervisor and an OCI runtime: built-in (in-process fork) or a runc-compatible CLI."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from typing import Protocol
+
+from . import builtin
+from .builtin import RuntimeCreateError
+
+
+class RuntimeDriver(Protocol):
+    name: str
+
+    def create(self, id: str, bundle: str, stdio: tuple[int | None, int, int], tty: bool) -> tuple[int, int | None]:
+        """Create the container; return (host pid, pty master or None). The caller reaps the pid."""
+
+    def start(self, id: str) -> None: ...
+
+    def kill(self, id: str, sig: int, all: bool = False) -> None: ...
+
+    def delete(self, id: str, force: bool = False) -> None: ...
+
+
+def exit_code_for(message: str) -> int:
+    """Docker's mapping of start failures to exit codes."""
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 1
+
+
+class BuiltinDriver:
+    """Forks the container from the calling (single-threaded) process: no interpreter start-up per container."""
+
+    name = "builtin"
+
+    def __init__(self, state_root: str) -> None:
+        self.state_root = state_root
+
+    def create(self, id: str, bundle: str, stdio: tuple[int | None, int, int], tty: bool) -> tuple[int, int | None]:
+        if not tty:
+            return builtin.create(id, bundle, self.state_root, stdio), None
+        master, slave = os.openpty()
+        try:
+            return builtin.create(id, bundle, self.state_root, stdio, console_fd=slave), master
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+
+    def start(self, id: str) -> None:
+        builtin.start(id, self.state_root)
+
+    def kill(self, id: str, sig: int, all: bool = False) -> None:
+        builtin.kill(id, self.state_root, sig, all)
+
+    def delete(self, id: str, force: bool = False) -> None:
+        try:
+            builtin.delete(id, self.state_root, force)
+        except builtin.ContainerNotFound:
+            pass
+
+
+class CliDriver:
+    """runc, crun or dockyard-runtime through runc's command line (one process per verb)."""
+
+    def __init__(self, binary: str, state_root: str) -> None:
+        self.name = os.path.basename(binary)
+        self.binary = binary
+        self.state_root = state_root
+        os.makedirs(state_root, exist_ok=True)
+
+    def _run(self, *args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([self.binary, "--root", self.state_root, *args], capture_output=True, **kw)  # type: ignore[call-overload]
+
+    def create(self, id: str, bundle: str, stdio: tuple[int | None, int, int], tty: bool) -> tuple[int, int | None]:
+        work = os.path.join(self.state_root, f".{id}")
+        os.makedirs(work, exist_ok=True)
+        pid_file, log_file, sock_path = (os.path.join(work, n) for n in ("pid", "log.json", "console.sock"))
+        cmd = [self.binary, "--root", self.state_root, "--log", log_file, "--log-format", "json",
+               "create", "--bundle", bundle, "--pid-file", pid_file]
+        listener = None
+        if tty:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(sock_path)
+            listener.listen(1)
+            cmd += ["--console-socket", sock_path]
+        try:
+            # The runtime hands these fds on to the container's init (runc's "pass-through" stdio).
+            rc = subprocess.run(cmd + [id], stdin=stdio[0] if stdio[0] is not None else subprocess.DEVNULL,
+                                stdout=stdio[1], stderr=stdio[2]).returncode
+            if rc != 0:
+                msg = _last_error(log_file) or f"{self.name} create exited with {rc}"
+                raise RuntimeCreateError(msg, exit_code_for(msg))
+            with open(pid_file) as f:
+                pid = int(f.read().strip())
+            master = None
+            if listener is not None:
+                listener.settimeout(5)
+                conn, _ = listener.accept()
+                with conn:
+                    _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+                master = fds[0]
+            return pid, master
+        finally:
+            if listener is not None:
+                listener.close()
+            for p in (pid_file, log_file, sock_path):
+                try:
+                    os.unlink(p)
+                except FileNotFoundError:
+                    pass
+            os.rmdir(work)
+
+    def start(self, id: str) -> None:
+        p = self._run("start", id)
+        if p.returncode:
+            raise builtin.RuntimeError_(p.stderr.decode(errors="replace").strip())
+
+    def kill(self, id: str, sig: int, all: bool = False) -> None:
+        p = self._run("kill", *(["--all"] if all else []), id, str(sig))
+        if p.returncode:
+            raise builtin.RuntimeError_(p.stderr.decode(errors="replace").strip())
+
+    def delete(self, id: str, force: bool = False) -> None:
+        self._run("delete", *(["--force"] if force else []), id)
+
+
+def _last_error(log_file: str) -> str:
+    msg = ""
+    try:
+        with open(log_file) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("level") in ("error", "fatal"):
+                    msg = entry.get("msg", "")
+    except FileNotFoundError:
+        pass
+    return msg

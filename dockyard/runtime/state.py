@@ -1,0 +1,47 @@
+"""Small on-disk state helpers shared by the runtime and the supervisor: atomic JSON, time stamps, /proc facts."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+
+def atomic_write_json(path: str, obj: Any) -> None:
+    """Write to a temp file, fsync, rename: a reader sees the old or the new content, never half."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, json.dumps(obj).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def read_json(path: str) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def rfc3339_ns(ns: int) -> str:
+    """Docker's time format: UTC, nanoseconds, Z."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
+def now_rfc3339() -> str:
+    return rfc3339_ns(time.time_ns())
+
+
+def proc_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in ticks), or None if gone or a zombie; guards against pid reuse."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])

@@ -1,0 +1,268 @@
+"""The supervisor: one long-lived, single-threaded process per exec-root that holds every container's stdio,
+writes its logs, reaps it and records its exit, and outlives the daemon."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import logging
+import os
+import shutil
+import signal
+import sys
+from typing import Any
+
+from .. import errors
+from ..linux.process import set_child_subreaper
+from . import protocol
+from .builtin import RuntimeCreateError
+from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
+from .state import atomic_write_json, read_json
+from .supervised import Container
+
+log = logging.getLogger("dockyard.supervisor")
+
+
+class Supervisor:
+    def __init__(self, exec_root: str) -> None:
+        self.exec_root = exec_root
+        self.containers: dict[str, Container] = {}
+        self.by_pid: dict[int, Container] = {}
+        self.drivers: dict[str, RuntimeDriver] = {}
+        self.loop = asyncio.get_running_loop()
+
+    # -- runtime drivers ---------------------------------------------------------------------
+    def driver(self, name: str) -> RuntimeDriver:
+        if name not in self.drivers:
+            root = os.path.join(self.exec_root, "runtime", os.path.basename(name))
+            if name == "builtin":
+                self.drivers[name] = BuiltinDriver(root)
+            else:
+                binary = shutil.which(name)
+                if not binary:
+                    raise errors.InvalidParameter(f"unknown or invalid runtime name: {name}")
+                self.drivers[name] = CliDriver(binary, root)
+        return self.drivers[name]
+
+    def cdir(self, id: str) -> str:
+        return os.path.join(self.exec_root, "containers", id)
+
+    def get(self, id: str) -> Container:
+        c = self.containers.get(id)
+        if c is None:
+            raise errors.NotFound(f"No such container: {id}")
+        return c
+
+    # -- start-up: what previous supervisors left on disk ------------------------------------
+    def load(self) -> None:
+        root = os.path.join(self.exec_root, "containers")
+        os.makedirs(root, exist_ok=True)
+        for id in os.listdir(root):
+            d = os.path.join(root, id)
+            try:
+                meta = read_json(os.path.join(d, "container.json"))
+            except (OSError, ValueError):
+                continue
+            c = Container(self, id, meta)
+            try:
+                c.record.update(read_json(os.path.join(d, "exit.json")))
+            except (OSError, ValueError):
+                # Its supervisor died with it unrecorded; we cannot adopt it, so report it as lost.
+                c.orphaned()
+            self.containers[id] = c
+
+    # -- SIGCHLD: we are the subreaper, so every container init ends up here ----------------
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            c = self.by_pid.pop(pid, None)
+            if c is not None:
+                c.exited(os.waitstatus_to_exitcode(status))
+
+    # -- control requests ----------------------------------------------------------------------
+    async def op_create(self, id: str, bundle: str, log_path: str, tty: bool = False, open_stdin: bool = False,
+                        runtime: str = "builtin") -> dict[str, Any]:
+        if id in self.containers:
+            raise errors.Conflict(f"container {id} already exists")
+        driver = self.driver(runtime)
+        d = self.cdir(id)
+        os.makedirs(d, exist_ok=True)
+        meta = {"id": id, "bundle": bundle, "log_path": log_path, "tty": tty, "open_stdin": open_stdin,
+                "runtime": runtime}
+        c = Container(self, id, meta)
+        try:
+            c.spawn(driver)
+        except RuntimeCreateError as e:
+            shutil.rmtree(d, ignore_errors=True)
+            if e.exit_code in (126, 127):
+                err = errors.ExecNotFound(f"OCI runtime create failed: unable to start container process: "
+                                          f"{e.message}: unknown")
+                err.exit_code = e.exit_code  # type: ignore[attr-defined]
+                raise err from None
+            raise errors.SystemError_(f"OCI runtime create failed: {e.message}: unknown") from None
+        except errors.DockyardError:
+            shutil.rmtree(d, ignore_errors=True)
+            raise
+        except Exception as e:
+            shutil.rmtree(d, ignore_errors=True)
+            raise errors.SystemError_(f"OCI runtime create failed: {e}") from None
+        self.containers[id] = c
+        self.by_pid[c.pid] = c
+        atomic_write_json(os.path.join(d, "container.json"), {**meta, "pid": c.pid})
+        return {"pid": c.pid}
+
+    async def op_start(self, id: str) -> None:
+        c = self.get(id)
+        if c.record["status"] != "created":
+            raise errors.Conflict(f"container {id} is already {c.record['status']}")
+        c.start()
+
+    async def op_kill(self, id: str, signal: int) -> None:
+        c = self.get(id)
+        if c.record["status"] != "running":
+            raise errors.Conflict(f"Container {id} is not running")
+        c.kill(signal)
+
+    async def op_delete(self, id: str) -> None:
+        c = self.get(id)
+        if c.record["status"] != "exited":
+            c.kill(signal.SIGKILL, all=True)
+            await asyncio.wait_for(c.wait(), 10)
+        self.containers.pop(id, None)
+        c.forget()
+        self.by_pid.pop(c.pid, None)
+        shutil.rmtree(self.cdir(id), ignore_errors=True)
+
+    async def op_list(self) -> list[dict[str, Any]]:
+        return [dict(c.record) for c in self.containers.values()]
+
+    async def op_wait_exit(self, id: str) -> dict[str, Any]:
+        return await self.get(id).wait()
+
+    async def op_resize(self, id: str, height: int, width: int) -> None:
+        self.get(id).resize(height, width)
+
+    async def op_ping(self) -> dict[str, Any]:
+        return {"pid": os.getpid()}
+
+    # -- connections -------------------------------------------------------------------------
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            first = await reader.readline()
+            if not first:
+                return
+            msg = protocol.decode(first)
+            if msg.get("op") == "attach":
+                await self.serve_attach(msg, reader, writer)
+                return
+            while msg is not None:
+                t = asyncio.create_task(self.answer(msg, writer))
+                tasks.add(t)
+                t.add_done_callback(tasks.discard)
+                line = await reader.readline()
+                msg = protocol.decode(line) if line else None
+        except (ConnectionError, ValueError) as e:
+            log.debug("connection dropped: %s", e)
+        finally:
+            for t in tasks:
+                t.cancel()
+            writer.close()
+
+    async def answer(self, msg: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        seq, op = msg.pop("seq", 0), msg.pop("op", "")
+        handler = getattr(self, f"op_{op}", None)
+        try:
+            if handler is None:
+                raise errors.InvalidParameter(f"unknown operation {op!r}")
+            reply: dict[str, Any] = {"seq": seq, "result": await handler(**msg)}
+        except errors.DockyardError as e:
+            reply = {"seq": seq, "error": {"kind": type(e).__name__, "message": e.message,
+                                           "exit_code": getattr(e, "exit_code", None)}}
+        except Exception as e:  # noqa: BLE001 - report, keep serving
+            log.exception("%s failed", op)
+            reply = {"seq": seq, "error": {"kind": "SystemError_", "message": str(e)}}
+        if not writer.is_closing():
+            writer.write(protocol.encode(reply))
+
+    async def serve_attach(self, msg: dict[str, Any], reader: asyncio.StreamReader,
+                           writer: asyncio.StreamWriter) -> None:
+        try:
+            c = self.get(msg["id"])
+        except errors.DockyardError as e:
+            writer.write(protocol.encode({"error": {"kind": type(e).__name__, "message": e.message}}))
+            return
+        sub = c.attach(writer, bool(msg.get("stdout")), bool(msg.get("stderr")))
+        writer.write(protocol.encode({"result": None}))
+        try:
+            while True:
+                head = await reader.readexactly(protocol.FRAME.size)
+                kind, n = protocol.FRAME.unpack(head)
+                data = await reader.readexactly(n) if n else b""
+                if not msg.get("stdin"):
+                    continue
+                if kind == protocol.STDIN:
+                    c.write_stdin(data)
+                elif kind == protocol.CLOSE_STDIN:
+                    c.close_stdin()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            c.detach(sub)
+
+
+async def amain(exec_root: str, ready_fd: int = -1) -> None:
+    sup = Supervisor(exec_root)
+    sup.load()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGCHLD, sup.reap)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    sock = os.path.join(exec_root, "supervisor.sock")
+    try:
+        os.unlink(sock)
+    except FileNotFoundError:
+        pass
+    server = await asyncio.start_unix_server(sup.serve, sock)
+    os.chmod(sock, 0o600)
+    log.info("supervisor %d serving %s", os.getpid(), sock)
+    if ready_fd >= 0:
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
+    sup.reap()  # children that exited before the handler was installed
+    async with server:
+        await stop.wait()
+    log.info("supervisor stopping on SIGTERM; containers keep running")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="dockyard-supervisor")
+    ap.add_argument("--exec-root", required=True)
+    ap.add_argument("--log-level", default="info")
+    ap.add_argument("--ready-fd", type=int, default=-1, help="write one byte here once listening")
+    ap.add_argument("--detach", action="store_true", help="fork and let the parent exit (not the caller's child)")
+    a = ap.parse_args(argv)
+    if a.detach and os.fork() > 0:
+        os._exit(0)
+    os.makedirs(a.exec_root, exist_ok=True)
+    # One supervisor per exec-root: a second one started in a race just leaves.
+    lock = os.open(os.path.join(a.exec_root, "supervisor.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(0)
+    os.ftruncate(lock, 0)
+    os.write(lock, str(os.getpid()).encode())  # who holds the lock, for operators and tests
+    logging.basicConfig(filename=os.path.join(a.exec_root, "supervisor.log"), level=a.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(message)s")
+    set_child_subreaper()
+    asyncio.run(amain(a.exec_root, a.ready_fd))
+
+
+if __name__ == "__main__":
+    main()
