@@ -9,7 +9,12 @@ ZERO = "0001-01-01T00:00:00Z"
 
 def rfc3339(ts: float | None = None) -> str:
     """Format a unix time (seconds, float) like Go's time.RFC3339Nano in UTC."""
-    ns = time.time_ns() if ts is None else int(ts * 1e9)
+    if ts is None:
+        ns = time.time_ns()
+    else:
+        # whole seconds and a microsecond-rounded fraction: a float has no nanoseconds to give
+        whole = int(ts // 1)
+        ns = whole * 1_000_000_000 + round((ts - whole) * 1_000_000) * 1000
     secs, frac = divmod(ns, 1_000_000_000)
     base = datetime.fromtimestamp(secs, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     if frac == 0:
@@ -34,6 +39,27 @@ def parse_rfc3339(value: str) -> float:
     return dt.timestamp() + (float("0." + frac) if frac else 0.0) - tz
 
 
+def parse_rfc3339_ns(value: str) -> int:
+    """Like parse_rfc3339 but exact: integer nanoseconds since the epoch."""
+    if not value or value.startswith("0001-01-01"):
+        return 0
+    head, dot, rest = value.partition(".")
+    if not dot:
+        return int(parse_rfc3339(value)) * 1_000_000_000
+    digits = "".join(ch for ch in rest if ch.isdigit())
+    zone = rest[len(digits):]
+    seconds = int(parse_rfc3339(head + zone))
+    return seconds * 1_000_000_000 + int((digits + "000000000")[:9])
+
+
+def parse_time_ns(value: str) -> int:
+    """A time from a query (`since`/`until`): unix seconds with optional fraction, or RFC 3339."""
+    secs, dot, frac = value.partition(".")
+    if secs.lstrip("-").isdigit() and (not dot or frac.isdigit()):
+        return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9])
+    return parse_rfc3339_ns(value)
+
+
 def human_duration(seconds: float) -> str:
     """Go's units.HumanDuration, which docker uses for "Up 3 seconds" and "2 hours ago"."""
     s = int(seconds)
@@ -48,7 +74,7 @@ def human_duration(seconds: float) -> str:
         return "About a minute"
     if minutes < 60:
         return f"{minutes} minutes"
-    hours = round(s / 3600)
+    hours = int(s / 3600 + 0.5)  # Go rounds half up
     if hours == 1:
         return "About an hour"
     if hours < 48:
@@ -59,4 +85,4 @@ def human_duration(seconds: float) -> str:
         return f"{hours // 24 // 7} weeks"
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
+    return f"{int(s / 3600) // 24 // 365} years"

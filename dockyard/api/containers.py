@@ -8,23 +8,20 @@ from typing import Any, AsyncIterator
 from .. import errors
 from ..containers.model import Container
 from ..logging import reader as logreader
-from ..timefmt import parse_rfc3339
+from ..timefmt import parse_time_ns
 from .http import RawStream, Request, Response, empty, json_response
 from .router import Router
 from .streams import STDERR, STDOUT, STREAM_IDS, frame, from_thread
 
 
-def _time_param(value: str | None) -> float | None:
-    """Docker accepts unix seconds (with fraction) or RFC 3339 for since/until."""
+def _time_param(value: str | None) -> int | None:
+    """Docker accepts unix seconds (with fraction) or RFC 3339 for since/until: nanoseconds."""
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        return parse_time_ns(value)
     except ValueError:
-        try:
-            return parse_rfc3339(value)
-        except ValueError:
-            raise errors.InvalidParameter(f"invalid time value: {value}") from None
+        raise errors.InvalidParameter(f"invalid time value: {value}") from None
 
 
 def routes(router: Router, svc: Any, images: Any) -> None:
@@ -106,7 +103,7 @@ def routes(router: Router, svc: Any, images: Any) -> None:
         content = "application/vnd.docker.raw-stream" if c.config.get("Tty") else \
             "application/vnd.docker.multiplexed-stream"
         return Response(content_type=content, stream=_log_stream(
-            c, wanted, tail, _time_param(req.arg("since")) or 0.0, _time_param(req.arg("until")),
+            c, wanted, tail, _time_param(req.arg("since")) or 0, _time_param(req.arg("until")),
             req.flag("follow"), req.flag("timestamps")))
 
     async def attach(req: Request) -> Response:
@@ -165,8 +162,8 @@ def _render(entry: logreader.Entry, tty: bool, timestamps: bool) -> bytes:
     return data if tty else frame(STREAM_IDS.get(entry.stream, STDOUT), data)
 
 
-async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: float,
-                      until: float | None, follow: bool, timestamps: bool) -> AsyncIterator[bytes]:
+async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: int,
+                      until: int | None, follow: bool, timestamps: bool) -> AsyncIterator[bytes]:
     tty = bool(c.config.get("Tty"))
     entries, offset = await asyncio.to_thread(logreader.read, c.log_path, tail, since, until)
     for e in entries:

@@ -15,9 +15,11 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import h11
+from http import HTTPStatus
 
 log = logging.getLogger("dockyard.api")
 
+_KNOWN = {s.value for s in HTTPStatus}
 MAX_HEADER_BYTES = 64 * 1024
 READ_SIZE = 64 * 1024
 
@@ -202,6 +204,8 @@ class Connection:
             await self._send_bad_request(str(e))
         except (ConnectionError, asyncio.IncompleteReadError, h11.LocalProtocolError):
             pass
+        except Exception:  # a broken stream or hijack must not escape into asyncio's default handler
+            log.exception("connection failed")
         finally:
             self.writer.close()
 
@@ -211,8 +215,13 @@ class Connection:
                    ("Server", "Dockyard/0.1 (linux)"), *response.headers]
         if response.stream is None:
             headers.append(("Content-Length", str(len(response.body))))
-        await self._send(h11.Response(status_code=response.status, headers=headers))
-        if response.stream is None:
+        reason = HTTPStatus(response.status).phrase.encode() if response.status in _KNOWN else b""
+        await self._send(h11.Response(status_code=response.status, headers=headers, reason=reason))
+        if response.stream is not None and request.method == "HEAD":
+            aclose = getattr(response.stream, "aclose", None)
+            if aclose:
+                await aclose()
+        elif response.stream is None:
             if response.body and request.method != "HEAD":
                 await self._send(h11.Data(data=response.body))
         else:

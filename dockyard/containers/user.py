@@ -6,6 +6,7 @@ The files come from the image, so their paths are resolved inside the rootfs: a 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from ..errors import InvalidParameter
@@ -44,12 +45,22 @@ def scoped_path(root: str, path: str, max_links: int = 40) -> str:
     return os.path.join(root, *resolved)
 
 
+MAX_DB_BYTES = 4 << 20
+
+
 def _read_db(root: str, name: str) -> list[list[str]]:
+    # The file comes from the image: it may be a FIFO or a device, so never block or read forever.
     try:
-        with open(scoped_path(root, f"/etc/{name}"), errors="replace") as f:
-            return [line.rstrip("\n").split(":") for line in f if line.strip() and not line.startswith("#")]
+        fd = os.open(scoped_path(root, f"/etc/{name}"), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return []
+    except OSError as e:
+        raise InvalidParameter(f"unable to read /etc/{name} of the container: {e.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidParameter(f"/etc/{name} of the container is not a regular file")
+        text = f.read(MAX_DB_BYTES).decode("utf-8", "replace")
+    return [line.split(":") for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def resolve(root: str, spec: str) -> User:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
-from ..timefmt import parse_rfc3339
+from ..timefmt import parse_rfc3339_ns
 
 BLOCK = 64 * 1024
 
@@ -52,8 +52,8 @@ def _tail_offset(f, lines: int) -> int:
     return 0
 
 
-def read(path: str, tail: int | None = None, since: float = 0.0,
-         until: float | None = None) -> tuple[list[Entry], int]:
+def read(path: str, tail: int | None = None, since: int = 0,
+         until: int | None = None) -> tuple[list[Entry], int]:
     """Entries in the window and the file offset where reading stopped (for following)."""
     entries: list[Entry] = []
     try:
@@ -78,15 +78,16 @@ def read(path: str, tail: int | None = None, since: float = 0.0,
     return entries, offset
 
 
-def _in_window(entry: Entry, since: float, until: float | None) -> bool:
+def _in_window(entry: Entry, since: int, until: int | None) -> bool:
+    """`since`/`until` are integer nanoseconds: floats cannot tell entries 1 ns apart."""
     if not since and until is None:
         return True
-    t = parse_rfc3339(entry.time)
+    t = parse_rfc3339_ns(entry.time)
     return t >= since and (until is None or t <= until)
 
 
-async def follow(path: str, offset: int, running: Callable[[], bool], since: float = 0.0,
-                 until: float | None = None, interval: float = 0.05) -> AsyncIterator[Entry]:
+async def follow(path: str, offset: int, running: Callable[[], bool], since: int = 0,
+                 until: int | None = None, interval: float = 0.05) -> AsyncIterator[Entry]:
     """New entries written after `offset`, until the container stops and the file is drained."""
     pending = b""
     while True:

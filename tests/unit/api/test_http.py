@@ -424,8 +424,6 @@ def test_hijack_without_upgrade_header_answers_200(server: Server, handlers: Han
 
 # --- known gaps (strict xfail: they start failing, on purpose, once fixed) ------------------
 
-@pytest.mark.xfail(strict=True, reason="_respond sends a streaming body for HEAD; h11 refuses it "
-                   "(LocalProtocolError) and the connection is dropped")
 def test_head_on_a_streaming_route_keeps_the_connection(server: Server, handlers: Handlers) -> None:
     handlers.stream_gate.set()
     with server.connect() as s:
@@ -453,9 +451,6 @@ def _raising_router() -> Router:
     return r
 
 
-@pytest.mark.xfail(strict=True, reason="an exception from a hijack function or a response stream "
-                   "escapes serve_connection (asyncio logs 'Unhandled exception in "
-                   "client_connected_cb') instead of being logged by dockyard.api")
 @pytest.mark.parametrize("raw", [b"POST /hijack HTTP/1.1\r\nHost: d\r\n\r\n",
                                  b"GET /stream HTTP/1.1\r\nHost: d\r\n\r\n"], ids=["hijack", "stream"])
 def test_failing_hijack_or_stream_closes_the_connection_without_leaking(raw: bytes) -> None:

@@ -97,8 +97,6 @@ def test_default_caps_are_dockers_14() -> None:
     assert caps(make()) == DOCKER_DEFAULT_CAPS
 
 
-@pytest.mark.xfail(strict=True, reason="Docker >= 20.10.14 leaves the inheritable set empty "
-                   "(CVE-2022-24769); spec.build copies the full set into inheritable")
 def test_inheritable_caps_are_empty_like_docker() -> None:
     assert make({"CapAdd": ["NET_ADMIN"]})["process"]["capabilities"].get("inheritable", []) == []
 
