@@ -79,7 +79,7 @@ class TestDaemon:
 
     def supervisor_pid(self) -> int | None:
         try:
-            return int((self.exec_root / "supervisor.pid").read_text())
+            return int((self.exec_root / "supervisor.lock").read_text())
         except (FileNotFoundError, ValueError):
             return None
 
