@@ -131,6 +131,9 @@ def routes(router: Router, svc: Any, images: Any) -> None:
         return Response(content_type="application/x-tar",
                         stream=from_thread(lambda out: images.export(c.id, out)))
 
+    async def top(req: Request) -> Response:
+        return json_response(await asyncio.to_thread(svc.top, req.match["id"], req.arg("ps_args") or ""))
+
     async def prune(req: Request) -> Response:
         deleted, reclaimed = [], 0
         for c in list(svc.store.all()):
@@ -154,6 +157,7 @@ def routes(router: Router, svc: Any, images: Any) -> None:
     add("POST", "/containers/{id}/resize", resize)
     add("GET", "/containers/{id}/logs", logs)
     add("GET", "/containers/{id}/export", export)
+    add("GET", "/containers/{id}/top", top)
     add("DELETE", "/containers/{id}", remove)
 
 

@@ -5,12 +5,15 @@ import asyncio
 import logging
 import os
 import secrets
+import shlex
 import shutil
+import subprocess
 import signal as signals
 from pathlib import Path
 from typing import Any, Protocol
 
 from .. import errors
+from ..cgroups import open_cgroup
 from ..timefmt import ZERO, rfc3339
 from . import createconfig
 from .model import Container, State
@@ -84,6 +87,7 @@ class ContainerService:
         image_ref = body.get("Image")
         if not image_ref or not isinstance(image_ref, str):
             raise errors.InvalidParameter("Config.Image: image name is required")
+        createconfig.check_types(body)  # a badly typed body is a 400 before any image lookup
         name = createconfig.validate_name(name) if name else None
         image_id = await asyncio.to_thread(self.images.resolve, image_ref)
         image_config = await asyncio.to_thread(self.images.config, image_id)
@@ -344,6 +348,34 @@ class ContainerService:
         except errors.NotFound:
             pass
         shutil.rmtree(c.root_dir, ignore_errors=True)
+
+    # top -------------------------------------------------------------------------------
+    def top(self, ref: str, ps_args: str) -> dict[str, Any]:
+        """`docker top`: the host's `ps` output, filtered to the container's cgroup (blocking)."""
+        c = self.get(ref)
+        if not c.state.running:
+            raise errors.Conflict(f"Container {c.id} is not running")
+        pids = set(open_cgroup(f"/{self.cgroup_parent}/{c.id}").pids())
+        args = shlex.split(ps_args or "-ef")
+        try:
+            out = subprocess.run(["ps", *args], capture_output=True, text=True, timeout=30)
+        except FileNotFoundError:
+            raise errors.SystemError_("ps is not installed on the host") from None
+        if out.returncode != 0:
+            raise errors.InvalidParameter(f"ps: {out.stderr.strip() or 'failed'}")
+        lines = out.stdout.splitlines()
+        if not lines:
+            return {"Titles": [], "Processes": []}
+        titles = lines[0].split()
+        if "PID" not in titles:
+            raise errors.InvalidParameter(f"Couldn't find PID field in ps output")
+        col = titles.index("PID")
+        procs = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > col and fields[col].isdigit() and int(fields[col]) in pids:
+                procs.append(fields)
+        return {"Titles": titles, "Processes": procs}
 
     # rename ----------------------------------------------------------------------------
     async def rename(self, ref: str, new_name: str) -> None:
