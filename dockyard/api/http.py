@@ -265,6 +265,19 @@ class Connection:
             pass
 
 
+# Connection tasks, held strongly. asyncio keeps only weak references to tasks, and once a client
+# half-closes a hijacked connection its transport leaves the selector: a session waiting on a
+# supervisor stream (whose protocol holds its reader weakly) is then garbage and gets collected
+# mid-stream ("Task was destroyed but it is pending"), losing the container's output.
+_live_connections: set[asyncio.Task[Any]] = set()
+
+
 async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            dispatch: Handler) -> None:
-    await Connection(reader, writer, dispatch).serve()
+    task = asyncio.current_task()
+    if task is not None:
+        _live_connections.add(task)
+    try:
+        await Connection(reader, writer, dispatch).serve()
+    finally:
+        _live_connections.discard(task)  # type: ignore[arg-type]

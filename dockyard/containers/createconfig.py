@@ -53,6 +53,27 @@ def _check_types(obj: dict[str, Any], types: dict[str, tuple[type, ...]], where:
                 f"{where}.{key} of type {want}")
 
 
+def check_types(body: dict[str, Any]) -> None:
+    """The JSON decoder's type errors (Docker decodes the whole body before anything else)."""
+    _check_types(body, _CONFIG_TYPES, "container.Config")
+    host = body.get("HostConfig") or {}
+    _check_types(host, _HOST_TYPES, "container.HostConfig")
+    # map[string]string fields: a number there would be echoed by `ps`/`inspect` and break
+    # every Go client's decoding of the whole list
+    for where, obj, key in (("container.Config", body, "Labels"),
+                            ("container.HostConfig", host, "Sysctls"),
+                            ("container.HostConfig", host, "Tmpfs")):
+        for k, v in (obj.get(key) or {}).items():
+            if v is not None and not isinstance(v, str):  # Go decodes null as ""
+                raise InvalidParameter(f"json: cannot unmarshal {type(v).__name__} into Go struct "
+                                       f"field {where}.{key} of type string")
+    for u in host.get("Ulimits") or []:
+        if not isinstance(u, dict):
+            raise InvalidParameter("json: cannot unmarshal into Go struct field "
+                                   "container.HostConfig.Ulimits of type units.Ulimit")
+        _check_types(u, {"Name": (str,), "Soft": (int,), "Hard": (int,)}, "units.Ulimit")
+
+
 def validate_name(name: str) -> str:
     if not NAME_RE.match(name):
         raise InvalidParameter(

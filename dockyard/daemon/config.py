@@ -80,6 +80,12 @@ def _apply_json(cfg: Config, path: Path) -> None:
         raise InvalidParameter(f"unable to configure the daemon with file {path}: not a JSON object")
     for key, value in data.items():
         attr = _JSON_KEYS.get(key)
+        if attr is not None and not (
+                (attr != "hosts" and isinstance(value, str)) or
+                (attr == "hosts" and isinstance(value, list) and all(isinstance(h, str) for h in value))):
+            want = "an array of strings" if attr == "hosts" else "a string"
+            raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                   f"{key} must be {want}, not {json.dumps(value)}")
         if attr in ("data_root", "exec_root"):
             setattr(cfg, attr, Path(value))
         elif attr:

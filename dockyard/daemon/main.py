@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import grp
 import logging
 import os
@@ -47,7 +48,40 @@ def _listen(path: str) -> socket.socket:
     return sock
 
 
+_held_locks: list[int] = []
+
+
+def _claim(config: Config) -> None:
+    """Refuse to start before touching any state if another daemon serves these sockets or roots.
+
+    Assembly cleans unfinished work in the roots (ingests, unpacks, orphan layers), so a second
+    daemon must stop here, like dockerd's pidfile check, not after it.
+    """
+    for path in config.socket_paths:
+        probe = socket.socket(socket.AF_UNIX)
+        try:
+            probe.connect(path)
+            raise DockyardError(f"another daemon is already listening on {path}")
+        except (FileNotFoundError, ConnectionRefusedError):
+            pass
+        finally:
+            probe.close()
+    for root in (config.data_root, config.exec_root):
+        os.makedirs(root, mode=0o711, exist_ok=True)
+        fd = os.open(os.path.join(root, "dockyardd.pid"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DockyardError(f"another daemon is already using {root} "
+                                f"(pid file {os.path.join(root, 'dockyardd.pid')} is locked)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        _held_locks.append(fd)
+
+
 async def run(config: Config) -> None:
+    _claim(config)
     daemon, router = await assemble(config)
     servers = []
     for path in config.socket_paths:
