@@ -91,6 +91,13 @@ def _str_list(value: Any, field: str) -> list[str] | None:
     return list(value)
 
 
+def _workdir(path: str) -> str:
+    if path and not path.startswith("/"):
+        raise InvalidParameter(
+            f"the working directory '{path}' is invalid, it needs to be an absolute path")
+    return path
+
+
 def merge_env(image_env: list[str], env: list[str]) -> list[str]:
     merged: dict[str, str] = {}
     for item in [*image_env, *env]:
@@ -139,7 +146,7 @@ def build(body: Any, image_config: dict[str, Any]) -> tuple[dict[str, Any], dict
         "Cmd": cmd,
         "Image": body.get("Image") or "",
         "Volumes": body.get("Volumes") or img.get("Volumes"),
-        "WorkingDir": body.get("WorkingDir") or img.get("WorkingDir") or "",
+        "WorkingDir": _workdir(body.get("WorkingDir") or img.get("WorkingDir") or ""),
         "Entrypoint": entrypoint,
         "OnBuild": img.get("OnBuild"),
         "Labels": labels,
@@ -154,6 +161,34 @@ def build(body: Any, image_config: dict[str, Any]) -> tuple[dict[str, Any], dict
     return config, _host_config(host)
 
 
+_RESTART_POLICIES = ("", "no", "always", "unless-stopped", "on-failure")
+_ULIMITS = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+            "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as")
+_CPUSET_RE = re.compile(r"^(\d+(-\d+)?)(,\d+(-\d+)?)*$")
+
+
+def _check_limits(host: dict[str, Any]) -> None:
+    """What Docker refuses at create time, so that a bad value is a 400 and not a failed start."""
+    policy = (host.get("RestartPolicy") or {}).get("Name") or ""
+    if policy not in _RESTART_POLICIES:
+        raise InvalidParameter(f"invalid restart policy '{policy}'")
+    for u in host.get("Ulimits") or []:
+        if str(u.get("Name", "")).lower() not in _ULIMITS:
+            raise InvalidParameter(f"invalid ulimit type: {u.get('Name')}")
+        if int(u.get("Soft") or 0) > int(u.get("Hard") or 0):
+            raise InvalidParameter(f"ulimit soft limit must be less than or equal to hard limit: "
+                                   f"{u.get('Soft')} > {u.get('Hard')}")
+    for key in ("CpusetCpus", "CpusetMems"):
+        if host.get(key) and not _CPUSET_RE.match(host[key]):
+            raise InvalidParameter(f"Invalid value {host[key]} for cpuset cpus")
+    from ..linux.capnames import CAPABILITIES  # only names the host's kernel knows
+
+    for cap in [*(host.get("CapAdd") or []), *(host.get("CapDrop") or [])]:
+        name = cap.upper() if cap.upper().startswith("CAP_") else "CAP_" + cap.upper()
+        if name != "CAP_ALL" and name not in CAPABILITIES:
+            raise InvalidParameter(f'unknown capability: "{cap}"')
+
+
 def _host_config(host: dict[str, Any]) -> dict[str, Any]:
     mode = host.get("NetworkMode") or "default"
     if mode not in SUPPORTED_NETWORK_MODES:
@@ -166,6 +201,7 @@ def _host_config(host: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameter("Minimum memory limit allowed is 6MB")
     if host.get("NanoCpus") and (host.get("CpuQuota") or host.get("CpuPeriod")):
         raise InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+    _check_limits(host)
     merged = {
         "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": mode, "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},

@@ -191,3 +191,25 @@ def test_host_config_defaults_and_overrides() -> None:
     assert host["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
     assert host["LogConfig"]["Type"] == "json-file"
     assert host["ShmSize"] == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"WorkingDir": "relative/dir"}, "needs to be an absolute path"),
+    ({"HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}, "invalid restart policy 'sometimes'"),
+    ({"HostConfig": {"Ulimits": [{"Name": "bogus", "Soft": 1, "Hard": 1}]}}, "invalid ulimit type: bogus"),
+    ({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 10, "Hard": 5}]}}, "soft limit"),
+    ({"HostConfig": {"CpusetCpus": "0-a"}}, "Invalid value 0-a for cpuset cpus"),
+    ({"HostConfig": {"CapAdd": ["CAP_BOGUS"]}}, 'unknown capability: "CAP_BOGUS"'),
+    ({"HostConfig": {"CapDrop": ["bogus"]}}, 'unknown capability: "bogus"'),
+])
+def test_values_docker_refuses_at_create(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidParameter, match=message.replace("(", r"\(")):
+        build(body)
+
+
+def test_values_docker_accepts_at_create() -> None:
+    _, host = build({"WorkingDir": "/w", "HostConfig": {
+        "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2}, "CpusetCpus": "0,1-1",
+        "CapAdd": ["NET_ADMIN", "ALL"], "CapDrop": ["cap_chown"],
+        "Ulimits": [{"Name": "nofile", "Soft": 5, "Hard": 10}]}})
+    assert host["RestartPolicy"]["Name"] == "on-failure"
