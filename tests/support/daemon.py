@@ -5,6 +5,7 @@ supervisor (ended by the PIDs we started), mounts under its roots, and its cgrou
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -78,10 +79,7 @@ class TestDaemon:
             self.proc.wait(30)
 
     def supervisor_pid(self) -> int | None:
-        try:
-            return int((self.exec_root / "supervisor.lock").read_text())
-        except (FileNotFoundError, ValueError):
-            return None
+        return live_supervisor_pid(str(self.exec_root))
 
     def cleanup(self) -> None:
         self.kill(signal.SIGTERM)
@@ -112,6 +110,27 @@ class TestDaemon:
         import docker
 
         return docker.DockerClient(base_url=self.host, version="1.41", timeout=120)
+
+
+def live_supervisor_pid(exec_root: str) -> int | None:
+    """The pid in supervisor.lock, only while a supervisor still holds that lock.
+
+    A stale pid (the supervisor died) may by now belong to an unrelated process: never signal it.
+    """
+    try:
+        fd = os.open(os.path.join(exec_root, "supervisor.lock"), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            data = os.pread(fd, 32, 0)
+            return int(data) if data.strip().isdigit() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def busybox_rootfs_tar() -> bytes:

@@ -11,6 +11,7 @@ import pytest
 
 from dockyard import errors
 from dockyard.runtime.supervisor_client import SupervisorClient
+from tests.support.daemon import live_supervisor_pid
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(60)]
 
@@ -19,12 +20,11 @@ pytestmark = [pytest.mark.root, pytest.mark.timeout(60)]
 def exec_root(tmp_path):
     root = str(tmp_path / "exec")
     yield root
-    # We started it (through the client): stop it by its pid, never by name.
-    try:
-        pid = int(open(os.path.join(root, "supervisor.lock")).read())
+    # We started it (through the client): stop it by its pid, never by name, and only while
+    # it still holds its lock (a stale pid may have been reused by another process).
+    pid = live_supervisor_pid(root)
+    if pid:
         os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError):
-        pass
 
 
 def arun(coro):
@@ -185,7 +185,8 @@ def test_exit_records_survive_supervisor_restart(exec_root, bundle, cid, tmp_pat
         return lst, rec
 
     arun(run_one())
-    pid = int(open(os.path.join(exec_root, "supervisor.lock")).read())
+    pid = live_supervisor_pid(exec_root)
+    assert pid
     os.kill(pid, signal.SIGTERM)
     for _ in range(100):
         try:
