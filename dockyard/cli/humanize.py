@@ -4,36 +4,10 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+from ..timefmt import human_duration  # noqa: F401  (shared with the daemon: go-units semantics)
+
 _DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _BINARY_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration: "Less than a second", "5 seconds", "About a minute", "3 days"."""
-    secs = int(seconds)
-    if secs < 1:
-        return "Less than a second"
-    if secs == 1:
-        return "1 second"
-    if secs < 60:
-        return f"{secs} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = _go_round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def _go_round(x: float) -> int:

@@ -5,11 +5,13 @@ The files come from the image, so their paths are resolved inside the rootfs: a 
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
 
 from ..errors import InvalidParameter
+from ..runtime.rootfs import secure_join
 
 
 @dataclass
@@ -20,29 +22,14 @@ class User:
     home: str
 
 
-def scoped_path(root: str, path: str, max_links: int = 40) -> str:
+def scoped_path(root: str, path: str) -> str:
     """Resolve `path` as if `root` were /: symlinks, absolute or relative, never leave root."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
-        if os.path.islink(candidate):
-            links += 1
-            if links > max_links:
-                raise InvalidParameter(f"too many levels of symbolic links in {path}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(root, *resolved)
+    try:
+        return secure_join(root, path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InvalidParameter(f"too many levels of symbolic links in {path}") from None
+        raise
 
 
 MAX_DB_BYTES = 4 << 20

@@ -20,6 +20,8 @@ PKG = REPO / "dockyard"
 EDGE_PACKAGES = {"api": {"api", "daemon"}, "cli": {"cli"}, "compose": {"compose"}}
 # Client-side packages: they talk to the API only, so they work against a real dockerd too.
 CLIENT_PACKAGES = ("cli", "compose")
+# Pure data-format modules with no Dockyard imports of their own: clients may share them.
+SHARED_WITH_CLIENTS = {"timefmt"}
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,15 @@ def test_edge_packages_are_imported_only_by_entry_points(edge: str) -> None:
 def test_client_packages_import_no_other_dockyard_package(client: str) -> None:
     bad = [i for i in all_imports()
            if package_of(i.importer) == client
-           and package_of(i.target) is not None and package_of(i.target) != client]
+           and package_of(i.target) is not None
+           and package_of(i.target) not in (client, *SHARED_WITH_CLIENTS)]
     assert not bad, f"dockyard.{client} must only talk to the API, not import daemon code:\n{describe(bad)}"
+
+
+def test_modules_shared_with_clients_import_nothing_from_dockyard() -> None:
+    bad = [i for i in all_imports()
+           if package_of(i.importer) in SHARED_WITH_CLIENTS and package_of(i.target) is not None]
+    assert not bad, f"modules the clients share must stay leaves:\n{describe(bad)}"
 
 
 def test_only_linux_package_uses_ctypes() -> None:
