@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,8 +16,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def daemon():
+@contextmanager
+def _private_daemon():
     if os.geteuid() != 0:
         pytest.skip("needs root: the daemon mounts overlayfs and creates namespaces and cgroups")
     d = TestDaemon()
@@ -26,20 +27,19 @@ def daemon():
         yield d
     finally:
         d.cleanup()
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    with _private_daemon() as d:
+        yield d
 
 
 @pytest.fixture()
 def fresh_daemon():
     """A daemon of its own, for tests that kill or restart it."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the daemon mounts overlayfs and creates namespaces and cgroups")
-    d = TestDaemon()
-    try:
-        d.start()
-        import_busybox(d)
+    with _private_daemon() as d:
         yield d
-    finally:
-        d.cleanup()
 
 
 @pytest.fixture()

@@ -1,7 +1,6 @@
 """Bad input over the raw Engine API: clear 4xx answers, nothing stored or leaked, the daemon lives."""
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import os
@@ -13,43 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.rawhttp import call, message
+
 pytestmark = pytest.mark.e2e
-
-
-# -- raw HTTP over the unix socket -------------------------------------------------------
-class _UnixConn(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float = 60) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self._path)
-        self.sock = s
-
-
-def call(d, method: str, path: str, body: bytes | str | dict | None = None,
-         headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes, dict]:
-    conn = _UnixConn(d.socket, timeout)
-    try:
-        hdrs = dict(headers or {})
-        if isinstance(body, dict):
-            body = json.dumps(body)
-            hdrs.setdefault("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode()
-        conn.request(method, path, body=body, headers=hdrs)
-        r = conn.getresponse()
-        return r.status, r.read(), {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        conn.close()
-
-
-def message(body: bytes) -> str:
-    obj = json.loads(body)
-    assert isinstance(obj, dict) and isinstance(obj.get("message"), str), body
-    return obj["message"]
 
 
 def alive(d) -> None:

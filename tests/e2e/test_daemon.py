@@ -1,7 +1,6 @@
 """The daemon process itself: socket, ping/version, daemon.json, single instance, a free event loop."""
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -20,35 +19,10 @@ import pytest
 from tests.support import daemon as support
 from tests.support.daemon import REPO, _ping
 
+from tests.support.rawhttp import UnixConnection, call, message
+
 pytestmark = pytest.mark.e2e
 
-
-class _UnixConn(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float = 60) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self._path)
-        self.sock = s
-
-
-def call(d, method: str, path: str, timeout: float = 60) -> tuple[int, bytes, dict]:
-    conn = _UnixConn(d.socket, timeout)
-    try:
-        conn.request(method, path)
-        r = conn.getresponse()
-        return r.status, r.read(), {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        conn.close()
-
-
-def message(body: bytes) -> str:
-    obj = json.loads(body)
-    assert isinstance(obj, dict) and isinstance(obj.get("message"), str), body
-    return obj["message"]
 
 SWARM_MSG = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" '
              "to connect this node to swarm and try again.")
@@ -289,7 +263,7 @@ def test_ping_answers_during_big_import(daemon, tmp_path):
     result: dict = {}
 
     def upload() -> None:
-        conn = _UnixConn(daemon.socket, timeout=600)
+        conn = UnixConnection(daemon.socket, timeout=600)
         try:
             size = tar_path.stat().st_size
             conn.putrequest("POST", f"/v1.41/images/create?fromSrc=-&repo={repo}&tag=latest")
@@ -339,7 +313,7 @@ def test_second_daemon_does_not_disturb_an_import_in_flight(fresh_daemon, tmp_pa
     result: dict = {}
 
     def upload() -> None:
-        conn = _UnixConn(d.socket, timeout=600)
+        conn = UnixConnection(d.socket, timeout=600)
         try:
             conn.putrequest("POST", f"/v1.41/images/create?fromSrc=-&repo={repo}&tag=latest")
             conn.putheader("Content-Type", "application/x-tar")

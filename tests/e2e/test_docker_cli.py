@@ -524,24 +524,10 @@ def _running_ids(daemon) -> set[str]:
     return set(ok(daemon.docker("ps", "-q", "--no-trunc")).split())
 
 
-def _leftovers(daemon) -> tuple[list[str], list[str]]:
-    running = _running_ids(daemon)
-    prefix = str(daemon.data_root).rstrip("/") + "/"
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4].replace("\\040", " ") for line in f]
-    mounts = [p for p in points if p.startswith(prefix) and not any(cid in p for cid in running)]
-    cgroups = []
-    root = Path("/sys/fs/cgroup")
-    for parent in [root / daemon.cgroup_parent] + [c / daemon.cgroup_parent for c in root.iterdir()]:
-        if parent.is_dir():
-            cgroups += [str(d) for d in parent.iterdir() if d.is_dir() and d.name not in running]
-    return mounts, cgroups
-
-
 def test_zz_no_leftover_mounts_or_cgroups(daemon):
     """Runs last in this module: only running containers may hold mounts and cgroups."""
-    mounts, cgroups = _leftovers(daemon)
+    mounts, cgroups = daemon.leftovers(_running_ids(daemon))
     if mounts or cgroups:  # give asynchronous cleanup a moment, then judge
         time.sleep(2)
-        mounts, cgroups = _leftovers(daemon)
+        mounts, cgroups = daemon.leftovers(_running_ids(daemon))
     assert mounts == [] and cgroups == []

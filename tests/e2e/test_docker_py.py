@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -274,24 +273,10 @@ def test_version_ping_info(client):
     assert info["Images"] >= 1
 
 
-def _leftovers(daemon, client) -> tuple[list[str], list[str]]:
-    running = {c.id for c in client.containers.list()}
-    prefix = str(daemon.data_root).rstrip("/") + "/"
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4].replace("\\040", " ") for line in f]
-    mounts = [p for p in points if p.startswith(prefix) and not any(cid in p for cid in running)]
-    cgroups = []
-    root = Path("/sys/fs/cgroup")
-    for parent in [root / daemon.cgroup_parent] + [c / daemon.cgroup_parent for c in root.iterdir()]:
-        if parent.is_dir():
-            cgroups += [str(d) for d in parent.iterdir() if d.is_dir() and d.name not in running]
-    return mounts, cgroups
-
-
 def test_zz_no_leftover_mounts_or_cgroups(daemon, client):
     """Runs last in this module: only running containers may hold mounts and cgroups."""
-    mounts, cgroups = _leftovers(daemon, client)
+    mounts, cgroups = daemon.leftovers({c.id for c in client.containers.list()})
     if mounts or cgroups:  # give asynchronous cleanup a moment, then judge
         time.sleep(2)
-        mounts, cgroups = _leftovers(daemon, client)
+        mounts, cgroups = daemon.leftovers({c.id for c in client.containers.list()})
     assert mounts == [] and cgroups == []

@@ -94,6 +94,15 @@ class TestDaemon:
         _remove_cgroups(self.cgroup_parent)
         shutil.rmtree(self.base, ignore_errors=True)
 
+    def leftovers(self, running: set[str]) -> tuple[list[str], list[str]]:
+        """Mounts under the data root and container cgroups that no running container explains."""
+        prefix = str(self.data_root).rstrip("/") + "/"
+        mounts = [p for p in _mountpoints_under(prefix.rstrip("/"))
+                  if p.startswith(prefix) and not any(cid in p for cid in running)]
+        cgroups = [str(c) for parent in _cgroup_dirs(self.cgroup_parent)
+                   for c in parent.iterdir() if c.is_dir() and c.name not in running]
+        return mounts, cgroups
+
     # clients ---------------------------------------------------------------------------
     def docker(self, *args: str, input: bytes | None = None, timeout: float = 60,
                check: bool = False) -> subprocess.CompletedProcess:
