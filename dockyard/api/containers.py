@@ -181,28 +181,47 @@ async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: i
 
 async def _attach_session(c: Container, raw: RawStream, pending: Any, want: dict[str, bool],
                           tty: bool) -> None:
-    if want["logs"]:
-        wanted = {s for s in ("stdout", "stderr") if want[s]}
-        entries, _ = await asyncio.to_thread(logreader.read, c.log_path)
-        for e in entries:
-            if e.stream in wanted and not await raw.write(_render(e, tty, False)):
-                return
-    stream = await pending if pending is not None else None
-    if stream is None:
-        return
+    stream = None
+    try:
+        if want["logs"] and not await _replay_logs(c, raw, want, tty):
+            return
+        stream = await pending if pending is not None else None
+        if stream is not None:
+            await _pump_attach(c, raw, stream, want["stdin"], tty)
+    finally:
+        if stream is not None:
+            await stream.close()
+        elif pending is not None and not pending.done():
+            pending.cancel()
+        elif pending is not None and not pending.cancelled() and pending.result() is not None:
+            await pending.result().close()  # bound after we gave up on it
 
+
+async def _replay_logs(c: Container, raw: RawStream, want: dict[str, bool], tty: bool) -> bool:
+    wanted = {s for s in ("stdout", "stderr") if want[s]}
+    entries, _ = await asyncio.to_thread(logreader.read, c.log_path)
+    for e in entries:
+        if e.stream in wanted and not await raw.write(_render(e, tty, False)):
+            return False
+    return True
+
+
+async def _pump_attach(c: Container, raw: RawStream, stream: Any, stdin: bool, tty: bool) -> None:
     async def pump_in() -> None:
-        while True:
-            data = await raw.read()
-            if not data:
-                # The client half-closed (stdin ended). Only StdinOnce containers see EOF,
-                # like Docker: others keep stdin open for the next attach.
-                if c.config.get("StdinOnce") or not c.config.get("OpenStdin"):
-                    await stream.close_stdin()
-                return
-            await stream.write(data)
+        try:
+            while True:
+                data = await raw.read()
+                if not data:
+                    # The client half-closed (stdin ended). Only StdinOnce containers see EOF,
+                    # like Docker: others keep stdin open for the next attach.
+                    if c.config.get("StdinOnce") or not c.config.get("OpenStdin"):
+                        await stream.close_stdin()
+                    return
+                await stream.write(data)
+        except (errors.DockyardError, ConnectionError, OSError):
+            return  # the container (or its stdin) is gone: output decides when the session ends
 
-    reader = asyncio.ensure_future(pump_in()) if want["stdin"] else None
+    reader = asyncio.ensure_future(pump_in()) if stdin else None
     try:
         while True:
             item = await stream.read()
@@ -214,7 +233,7 @@ async def _attach_session(c: Container, raw: RawStream, pending: Any, want: dict
     finally:
         if reader is not None:
             reader.cancel()
-        await stream.close()
+            await asyncio.gather(reader, return_exceptions=True)
 
 
 def list_containers(all_: list[Container], show_all: bool, limit: int | None,

@@ -202,7 +202,8 @@ class Connection:
                 self.h11.start_next_cycle()
         except h11.RemoteProtocolError as e:
             await self._send_bad_request(str(e))
-        except (ConnectionError, asyncio.IncompleteReadError, h11.LocalProtocolError):
+        except (ConnectionError, asyncio.IncompleteReadError, h11.LocalProtocolError,
+                asyncio.CancelledError):
             pass
         except Exception:  # a broken stream or hijack must not escape into asyncio's default handler
             log.exception("connection failed")
@@ -225,16 +226,49 @@ class Connection:
             if response.body and request.method != "HEAD":
                 await self._send(h11.Data(data=response.body))
         else:
+            await self._drain_request_body(request)
+            if not await self._stream_until_client_leaves(response.stream):
+                raise ConnectionResetError("client went away during a streamed response")
+        await self._send(h11.EndOfMessage())
+        await self._drain_request_body(request)
+
+    async def _stream_until_client_leaves(self, stream: AsyncIterator[bytes]) -> bool:
+        """Send the stream; False if the client closed first.
+
+        A stream may sit idle for long (wait, logs -f, events): watching the socket for EOF
+        meanwhile lets the handler's waiters go as soon as the client does. Bytes that arrive
+        instead (a pipelined request) go to h11, which parses them after this response.
+        """
+        async def pump() -> None:
             try:
-                async for chunk in response.stream:
+                async for chunk in stream:
                     if chunk:
                         await self._send(h11.Data(data=chunk))
             finally:
-                aclose = getattr(response.stream, "aclose", None)
+                aclose = getattr(stream, "aclose", None)
                 if aclose:
                     await aclose()
-        await self._send(h11.EndOfMessage())
-        await self._drain_request_body(request)
+
+        async def client_gone() -> None:
+            while True:
+                data = await self.reader.read(READ_SIZE)
+                if not data:
+                    return
+                self.h11.receive_data(data)
+
+        sender = asyncio.ensure_future(pump())
+        watcher = asyncio.ensure_future(client_gone())
+        try:
+            await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, watcher):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(sender, watcher, return_exceptions=True)
+        if sender.cancelled():
+            return False
+        sender.result()  # a failure of the stream itself ends the connection, with a log line
+        return True
 
     async def _drain_request_body(self, request: Request) -> None:
         # h11 needs the request body consumed before the next request on this connection.
@@ -270,6 +304,14 @@ class Connection:
 # supervisor stream (whose protocol holds its reader weakly) is then garbage and gets collected
 # mid-stream ("Task was destroyed but it is pending"), losing the container's output.
 _live_connections: set[asyncio.Task[Any]] = set()
+
+
+async def close_all_connections() -> None:
+    """On shutdown: end every open connection (idle keep-alives, waits, follows, attaches)."""
+    tasks = [t for t in _live_connections if not t.done()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

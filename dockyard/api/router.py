@@ -68,7 +68,7 @@ class Router:
             return await handler(request)
         if allowed:
             return json_response({"message": "method not allowed"}, 405)
-        return json_response({"message": f"page not found"}, 404)
+        return json_response({"message": "page not found"}, 404)
 
 
 def dumps(obj: object) -> bytes:

@@ -5,6 +5,7 @@ import asyncio
 import os
 import struct
 import tempfile
+import threading
 from typing import IO, AsyncIterator, Callable
 
 from .http import Request
@@ -25,25 +26,40 @@ async def from_thread(producer: Callable[[IO[bytes]], None]) -> AsyncIterator[by
     A pipe carries the bytes, so a client that goes away makes the producer's next write
     fail (EPIPE) instead of blocking the thread forever.
     """
+    loop = asyncio.get_running_loop()
     r, w = os.pipe()
+    finished: asyncio.Future[BaseException | None] = loop.create_future()
+
+    def settle(outcome: BaseException | None) -> None:
+        if not finished.done():
+            finished.set_result(outcome)
 
     def run() -> None:
-        with os.fdopen(w, "wb", buffering=CHUNK) as out:
-            producer(out)
+        # Its own thread, not the shared executor: a producer blocked on a full pipe must
+        # never hold a worker that the reading side (or any other request) needs.
+        outcome: BaseException | None = None
+        try:
+            with os.fdopen(w, "wb", buffering=CHUNK) as out:
+                producer(out)
+        except BaseException as e:  # handed to the event loop, which decides what it means
+            outcome = e
+        loop.call_soon_threadsafe(settle, outcome)
 
-    task = asyncio.ensure_future(asyncio.to_thread(run))
+    reader = asyncio.StreamReader(limit=4 * CHUNK)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(r, "rb", buffering=0))
+    threading.Thread(target=run, name="stream-producer", daemon=True).start()
     try:
         while True:
-            data = await asyncio.to_thread(os.read, r, CHUNK)
+            data = await reader.read(CHUNK)
             if not data:
                 break
             yield data
     finally:
-        os.close(r)
-        try:
-            await task
-        except BrokenPipeError:
-            pass
+        transport.close()  # the producer's next write fails with EPIPE if it is not done yet
+        outcome = await finished
+        if outcome is not None and not isinstance(outcome, BrokenPipeError):
+            raise outcome
 
 
 async def spool(request: Request, directory: str) -> IO[bytes]:

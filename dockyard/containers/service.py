@@ -69,6 +69,7 @@ class ContainerService:
         self._remove_waiters: dict[str, list[asyncio.Future[dict]]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._pending_attaches: dict[str, list[tuple[asyncio.Future[Any], tuple[bool, bool, bool]]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
@@ -129,8 +130,14 @@ class ContainerService:
                 await self._start_locked(c)
             except errors.DockyardError:
                 if c.host_config.get("AutoRemove"):
-                    asyncio.get_running_loop().create_task(self._auto_remove(c))
+                    self._spawn(self._auto_remove(c))
                 raise
+
+    def _spawn(self, coro: Any) -> None:
+        """A background task held strongly until it ends (asyncio keeps only weak references)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _start_locked(self, c: Container) -> None:
         bundle = str(self.exec_root / "bundles" / c.id)
@@ -140,18 +147,27 @@ class ContainerService:
             pid = await self.supervisor.create(
                 c.id, bundle, c.log_path, tty=bool(c.config.get("Tty")),
                 open_stdin=bool(c.config.get("OpenStdin")), runtime=self.runtime)
+            # If the daemon dies from here until the state is saved, restore() finds a
+            # supervisor record for a "created" container and deletes it.
+            await self._bind_pending_attaches(c, None)
+            await self.supervisor.start(c.id)
         except errors.DockyardError as e:
-            await self._start_failed(c, bundle, e)
+            await self._abort_start(c, bundle, e)
             raise
         except Exception as e:  # a host failure is still reported, and nothing is left mounted
-            await self._start_failed(c, bundle, e)
+            await self._abort_start(c, bundle, e)
             raise errors.SystemError_(f"failed to start container: {e}") from e
-        await self._bind_pending_attaches(c, None)
         c.state = State(status="running", pid=pid, started_at=rfc3339())
         self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
-        await self.supervisor.start(c.id)
         self.store.save(c)
         self._event(c, "start")
+
+    async def _abort_start(self, c: Container, bundle: str, e: Exception) -> None:
+        try:
+            await self.supervisor.delete(c.id)  # kills what the runtime may have created
+        except errors.DockyardError:
+            pass
+        await self._start_failed(c, bundle, e)
 
     async def _start_failed(self, c: Container, bundle: str, e: Exception) -> None:
         await self._bind_pending_attaches(c, e)
@@ -177,10 +193,21 @@ class ContainerService:
             record = await self.supervisor.wait_exit(c.id)
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # the supervisor went away: the container's fate is unknown
+        except Exception as e:  # the supervisor went away: nobody holds the container's stdio
             log.warning("lost track of container %s: %s", c.id, e)
+            await asyncio.to_thread(self._kill_orphan, c)
             record = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339()}
         await self._on_exit(c, record)
+
+    def _kill_orphan(self, c: Container) -> None:
+        """End what is left of a container whose supervisor died, and free its cgroup."""
+        cgroup = open_cgroup(f"/{self.cgroup_parent}/{c.id}")
+        try:
+            if cgroup.exists():
+                cgroup.kill_all()
+                cgroup.delete()
+        except Exception:
+            log.exception("could not clean up the cgroup of %s", c.id)
 
     async def _on_exit(self, c: Container, record: dict) -> None:
         async with self._lock(c.id):
@@ -189,11 +216,14 @@ class ContainerService:
                             oom_killed=bool(record.get("oom_killed")),
                             started_at=c.state.started_at,
                             finished_at=record.get("finished_at") or rfc3339())
-            self.store.save(c)
+            if c.id in self.store.ids():
+                self.store.save(c)
             try:
                 await self.supervisor.delete(c.id)
             except errors.NotFound:
                 pass
+            except Exception as e:  # the exit is recorded; waiters and events must still follow
+                log.warning("supervisor could not forget %s: %s", c.id, e)
             await asyncio.to_thread(self._release_rootfs, c)
         if c.state.oom_killed:
             self._event(c, "oom")
@@ -227,14 +257,18 @@ class ContainerService:
             raise errors.InvalidParameter(f"invalid condition: {condition}")
         fut: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
         if condition == "removed":
-            if c.id not in {x.id for x in self.store.all()}:
+            if c.id not in self.store.ids():
                 fut.set_result(self._wait_result(c))
-            else:
-                self._remove_waiters.setdefault(c.id, []).append(fut)
+                return fut
+            waiters = self._remove_waiters.setdefault(c.id, [])
         elif condition == "not-running" and not c.state.running:
             fut.set_result(self._wait_result(c))
+            return fut
         else:
-            self._exit_waiters.setdefault(c.id, []).append(fut)
+            waiters = self._exit_waiters.setdefault(c.id, [])
+        waiters.append(fut)
+        # a client that goes away cancels its wait: forget it rather than keep it till the exit
+        fut.add_done_callback(lambda f: f.cancelled() and f in waiters and waiters.remove(f))
         return fut
 
     def attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> "asyncio.Future[Any]":
@@ -270,9 +304,13 @@ class ContainerService:
     async def kill(self, ref: str, signal: str | int | None = None) -> None:
         c = self.get(ref)
         signum = parse_signal(signal)
+        not_running = errors.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         if not c.state.running:
-            raise errors.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
-        await self.supervisor.kill(c.id, signum)
+            raise not_running
+        try:
+            await self.supervisor.kill(c.id, signum)
+        except errors.NotFound:  # it exited between the check and the kill
+            raise not_running from None
         self._event(c, "kill", signal=str(signum))
 
     async def stop(self, ref: str, timeout: int | None = None) -> None:
@@ -313,33 +351,48 @@ class ContainerService:
     # remove ----------------------------------------------------------------------------
     async def remove(self, ref: str, force: bool = False) -> None:
         c = self.get(ref)
-        if c.state.running:
-            if not force:
-                raise errors.Conflict(
-                    f"You cannot remove a running container {c.id}. Stop the container before "
-                    "attempting removal or force remove")
-            exited = self.register_exit_waiter(c, "not-running")
-            try:
-                await self.supervisor.kill(c.id, signals.SIGKILL)
-            except (errors.NotFound, errors.Conflict):
-                pass
-            await exited
-        async with self._lock(c.id):
-            if c.id not in {x.id for x in self.store.all()}:
-                return  # a concurrent remove (auto-remove racing a user's rm) got here first
-            c.state.status = "removing"
-            try:
-                await self.supervisor.delete(c.id)
-            except errors.NotFound:
-                pass
-            await asyncio.to_thread(self._remove_files, c)
-            self.store.remove(c)
+        while True:
+            if c.state.running:
+                if not force:
+                    raise errors.Conflict(
+                        f"You cannot remove a running container {c.id}. Stop the container before "
+                        "attempting removal or force remove")
+                await self._kill_and_wait(c)
+            async with self._lock(c.id):
+                if c.id not in self.store.ids():
+                    return  # a concurrent remove (auto-remove racing a user's rm) got here first
+                if c.state.running:
+                    continue  # started while we waited for the lock: decide again
+                c.state.status = "removing"
+                try:
+                    await self.supervisor.delete(c.id)
+                except errors.NotFound:
+                    pass
+                await asyncio.to_thread(self._remove_files, c)
+                self.store.remove(c)
+                break
         self._locks.pop(c.id, None)
         self._event(c, "destroy")
+        self._release_waiters(c)
+
+    async def _kill_and_wait(self, c: Container) -> None:
+        exited = self.register_exit_waiter(c, "not-running")
+        try:
+            await self.supervisor.kill(c.id, signals.SIGKILL)
+        except (errors.NotFound, errors.Conflict):
+            pass
+        await exited
+
+    def _release_waiters(self, c: Container) -> None:
+        """A removed container ends every wait and every attach still pending on it."""
         result = self._wait_result(c)
-        for fut in self._remove_waiters.pop(c.id, []):
+        for waiters in (self._remove_waiters, self._exit_waiters):
+            for fut in waiters.pop(c.id, []):
+                if not fut.done():
+                    fut.set_result(result)
+        for fut, _ in self._pending_attaches.pop(c.id, []):
             if not fut.done():
-                fut.set_result(result)
+                fut.set_result(None)
 
     def _remove_files(self, c: Container) -> None:
         self._release_rootfs(c)
@@ -368,7 +421,7 @@ class ContainerService:
             return {"Titles": [], "Processes": []}
         titles = lines[0].split()
         if "PID" not in titles:
-            raise errors.InvalidParameter(f"Couldn't find PID field in ps output")
+            raise errors.InvalidParameter("Couldn't find PID field in ps output")
         col = titles.index("PID")
         procs = []
         for line in lines[1:]:
@@ -397,24 +450,34 @@ class ContainerService:
     async def restore(self) -> None:
         """Reconcile the records with what the supervisor saw while the daemon was away."""
         records = {r["id"]: r for r in await self.supervisor.list()}
-        known = set()
+        adopted = set()
         for c in self.store.all():
-            known.add(c.id)
-            r = records.get(c.id)
-            if c.state.status == "removing":
-                await self.remove(c.id, force=True)
-            elif c.state.running:
-                if r and r.get("status") == "running":
-                    self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
-                elif r and r.get("status") == "exited":
-                    await self._on_exit(c, r)
-                else:
-                    await self._on_exit(c, {"exit_code": 255, "finished_at": rfc3339()})
-        for cid in set(records) - known:
+            try:
+                if await self._restore_one(c, records.get(c.id)):
+                    adopted.add(c.id)
+            except Exception:  # one bad record must not keep the daemon from starting
+                log.exception("could not restore container %s", c.id)
+        for cid in set(records) - adopted:
             try:
                 await self.supervisor.delete(cid)
             except errors.DockyardError:
                 pass
+
+    async def _restore_one(self, c: Container, record: dict | None) -> bool:
+        """True when the supervisor's record of `c` stays in use."""
+        if c.state.status == "removing":
+            await self.remove(c.id, force=True)
+            return False
+        if not c.state.running:
+            # A "created" container with a supervisor record was being started when the daemon
+            # died: the start was never acknowledged, so that process goes (the caller deletes it).
+            return False
+        if record and record.get("status") == "running":
+            self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
+            return True
+        await self._on_exit(c, record if record and record.get("status") == "exited"
+                            else {"exit_code": 255, "finished_at": rfc3339()})
+        return True
 
     async def shutdown(self) -> None:
         for task in list(self._watchers.values()):

@@ -27,6 +27,10 @@ class ContainerStore:
         with self._lock:
             return list(self._by_id.values())
 
+    def ids(self) -> set[str]:
+        with self._lock:
+            return set(self._by_id)
+
     def names(self) -> set[str]:
         with self._lock:
             return {c.name for c in self._by_id.values()}

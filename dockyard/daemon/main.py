@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 
-from ..api.http import serve_connection
+from ..api.http import close_all_connections, serve_connection
 from ..errors import DockyardError
 from .assembly import assemble
 from .config import Config, parse_args
@@ -97,6 +97,7 @@ async def run(config: Config) -> None:
     log.info("shutting down; containers keep running (live restore)")
     for s in servers:
         s.close()
+    await close_all_connections()
     await daemon.containers.shutdown()
     for path in config.socket_paths:
         try:

@@ -86,8 +86,11 @@ class AttachStream:
 
 
 class SupervisorClient:
-    def __init__(self, exec_root: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, exec_root: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 log_level: str = "info") -> None:
         self.exec_root = exec_root
+        self.log_level = log_level
+        self._reconnecting = asyncio.Lock()
         self._r, self._w = reader, writer
         self._seq = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -117,7 +120,21 @@ class SupervisorClient:
                     if asyncio.get_running_loop().time() > deadline:
                         raise errors.Unavailable(f"supervisor did not start; see {exec_root}/supervisor.log") from None
                     await asyncio.sleep(0.02)
-        return cls(exec_root, r, w)
+        return cls(exec_root, r, w, log_level)
+
+    async def _reconnect(self) -> None:
+        """A supervisor that died is started again, so the daemon keeps working.
+
+        The containers the old one held are gone with it (their processes lost their
+        holder of stdio); their waits already failed with Unavailable.
+        """
+        async with self._reconnecting:
+            if not self._reader_task.done():
+                return
+            fresh = await SupervisorClient.connect(self.exec_root, self.log_level)
+            fresh._reader_task.cancel()
+            self._r, self._w = fresh._r, fresh._w
+            self._reader_task = asyncio.create_task(self._read_loop())
 
     async def _read_loop(self) -> None:
         try:
@@ -140,7 +157,7 @@ class SupervisorClient:
 
     async def _call(self, op: str, **kw: Any) -> Any:
         if self._reader_task.done():
-            raise errors.Unavailable("connection to the supervisor lost")
+            await self._reconnect()
         seq = next(self._seq)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[seq] = fut
