@@ -64,6 +64,15 @@ class PeekReader:
             return data
         return self._raw.read(n)
 
+    def readinto(self, buf: bytearray | memoryview) -> int:
+        # isal's GzipFile reads its input through readinto, the stdlib one through read
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
 
 class HashReader:
     """Hashes (sha256) and counts what is read through it: the diffID of a layer."""
