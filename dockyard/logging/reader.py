@@ -88,31 +88,29 @@ def _in_window(entry: Entry, since: int, until: int | None) -> bool:
 
 async def follow(path: str, offset: int, running: Callable[[], bool], since: int = 0,
                  until: int | None = None, interval: float = 0.05) -> AsyncIterator[Entry]:
-    """New entries written after `offset`, until the container stops and the file is drained."""
-    pending = b""
-    while True:
-        alive = running()
-        chunk = await asyncio.to_thread(_read_from, path, offset)
-        if chunk:
-            offset += len(chunk)
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                entry = _parse(line)
-                if entry is not None and _in_window(entry, since, until):
-                    yield entry
-            continue
-        if not alive:
-            return
-        await asyncio.sleep(interval)
+    """New entries written after `offset`, until the container stops and the file is drained.
 
-
-def _read_from(path: str, offset: int) -> bytes:
+    The file stays open while following, as Docker's reader does: a container removed right
+    after it exits (docker-py's `run(remove=True)`) deletes the file, not what we still read.
+    """
     try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(BLOCK * 4)
+        f = open(path, "rb")
     except FileNotFoundError:
-        return b""
-
-
+        return
+    pending = b""
+    with f:
+        f.seek(offset)
+        while True:
+            alive = running()
+            chunk = await asyncio.to_thread(f.read, BLOCK * 4)
+            if chunk:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    entry = _parse(line)
+                    if entry is not None and _in_window(entry, since, until):
+                        yield entry
+                continue
+            if not alive:
+                return
+            await asyncio.sleep(interval)

@@ -67,6 +67,13 @@ def test_run_returns_output(client):
     assert client.containers.run("busybox", "echo hi", remove=True) == b"hi\n"
 
 
+def test_run_remove_never_loses_output(client):
+    """docker-py reads its follow-logs stream lazily, after wait and remove: the log file is
+    already deleted then, so the daemon must keep reading the file it opened."""
+    outputs = [client.containers.run("busybox", f"echo run{i}", remove=True) for i in range(30)]
+    assert outputs == [f"run{i}\n".encode() for i in range(30)]
+
+
 def test_run_stdout_stderr_selection(client, cleanup):
     n = uname()
     cleanup[0].append(n)
@@ -189,9 +196,46 @@ def test_errors(client, cleanup):
         client.images.get("no-such-image-xyz:1")
 
 
-def test_run_missing_image_raises(client):
-    with pytest.raises(docker.errors.ImageNotFound):
-        client.containers.run("no-such-image-xyz:1", "true", remove=True)
+@pytest.fixture()
+def empty_registry():
+    """A registry on loopback that has no repositories: /v2/ answers, every manifest is unknown."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            if self.path.rstrip("/") == "/v2":
+                self.send_response(200)
+                body = b"{}"
+            else:
+                self.send_response(404)
+                body = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_run_missing_image_raises(client, empty_registry):
+    # Docker's answer for an unknown manifest is 404 "manifest for … not found", which
+    # docker-py raises as NotFound (ImageNotFound only for "No such image" wording).
+    with pytest.raises(docker.errors.NotFound, match="manifest for .*no-such-image-xyz:1 not found"):
+        client.containers.run(f"{empty_registry}/no-such-image-xyz:1", "true", remove=True)
 
 
 def test_exec_not_found_is_api_error(client, cleanup):
