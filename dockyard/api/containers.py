@@ -6,6 +6,10 @@ import json
 from typing import Any, AsyncIterator
 
 from .. import errors
+from ..containers.detachkeys import DEFAULT as DEFAULT_DETACH_KEYS
+from ..containers.detachkeys import Scanner
+from ..containers.detachkeys import parse as parse_detach_keys
+from ..containers import health as healthlib
 from ..containers.model import Container
 from ..logging import reader as logreader
 from ..timefmt import parse_time_ns
@@ -24,12 +28,18 @@ def _time_param(value: str | None) -> int | None:
         raise errors.InvalidParameter(f"invalid time value: {value}") from None
 
 
-def routes(router: Router, svc: Any, images: Any) -> None:
+def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
     add = router.add
 
     async def create(req: Request) -> Response:
         body = await req.json(required=True)
+        host = body.get("HostConfig") if isinstance(body, dict) else None
+        if isinstance(host, dict) and host.get("Runtime"):
+            svc.runtime_program(str(host["Runtime"]))  # unknown, or unusable here: 400 before anything is made
         c = await svc.create(req.arg("name"), body)
+        if not c.host_config.get("Runtime"):
+            c.host_config["Runtime"] = svc.runtime  # inspect names the runtime, as Docker does
+            svc.store.save(c)
         return json_response({"Id": c.id, "Warnings": []}, 201)
 
     async def list_(req: Request) -> Response:
@@ -51,7 +61,10 @@ def routes(router: Router, svc: Any, images: Any) -> None:
         c = svc.get(req.match["id"])
         size = await asyncio.to_thread(images.rootfs_size, c.id) if req.flag("size") else None
         graph = await asyncio.to_thread(images.graph_driver, c.id)
-        return json_response(c.to_inspect(graph, size))
+        data = c.to_inspect(graph, size)
+        if execs is not None:
+            data["ExecIDs"] = execs.ids_for(c.id) or None
+        return json_response(data)
 
     async def start(req: Request) -> Response:
         await svc.start(req.match["id"])
@@ -79,7 +92,7 @@ def routes(router: Router, svc: Any, images: Any) -> None:
         return Response(stream=body())
 
     async def remove(req: Request) -> Response:
-        await svc.remove(req.match["id"], force=req.flag("force"))
+        await svc.remove(req.match["id"], force=req.flag("force"), volumes=req.flag("v"))
         return empty()
 
     async def rename(req: Request) -> Response:
@@ -109,12 +122,13 @@ def routes(router: Router, svc: Any, images: Any) -> None:
     async def attach(req: Request) -> Response:
         c = svc.get(req.match["id"])
         want = {k: req.flag(k) for k in ("stdin", "stdout", "stderr", "logs", "stream")}
+        keys = detach_keys_of(req)
         tty = bool(c.config.get("Tty"))
         content = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
         pending = svc.attach(c, want["stdin"], want["stdout"], want["stderr"]) if want["stream"] else None
 
         async def session(raw: RawStream) -> None:
-            await _attach_session(c, raw, pending, want, tty)
+            await _attach_session(c, raw, pending, want, tty, keys)
 
         return Response(content_type=content, hijack=session)
 
@@ -180,14 +194,14 @@ async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: i
 
 
 async def _attach_session(c: Container, raw: RawStream, pending: Any, want: dict[str, bool],
-                          tty: bool) -> None:
+                          tty: bool, detach_keys: bytes = b"") -> None:
     stream = None
     try:
         if want["logs"] and not await _replay_logs(c, raw, want, tty):
             return
         stream = await pending if pending is not None else None
         if stream is not None:
-            await _pump_attach(c, raw, stream, want["stdin"], tty)
+            await _pump_attach(c, raw, stream, want["stdin"], tty, detach_keys)
     finally:
         if stream is not None:
             await stream.close()
@@ -206,23 +220,40 @@ async def _replay_logs(c: Container, raw: RawStream, want: dict[str, bool], tty:
     return True
 
 
-async def _pump_attach(c: Container, raw: RawStream, stream: Any, stdin: bool, tty: bool) -> None:
+async def _pump_attach(c: Container, raw: RawStream, stream: Any, stdin: bool, tty: bool,
+                       detach_keys: bytes = b"") -> None:
+    # The client half-closed (stdin ended). Only StdinOnce containers see EOF,
+    # like Docker: others keep stdin open for the next attach.
+    eof = bool(c.config.get("StdinOnce") or not c.config.get("OpenStdin"))
+    await pump(raw, stream, stdin, tty, eof, detach_keys)
+
+
+async def pump(raw: RawStream, stream: Any, stdin: bool, tty: bool, close_stdin_at_eof: bool,
+               detach_keys: bytes = b"") -> bool:
+    """Copy stdin in and output out until the output ends or the client types the detach keys.
+
+    Returns True when the client detached.
+    """
+    detached = asyncio.Event()
+    scanner = Scanner(detach_keys)
+
     async def pump_in() -> None:
         try:
             while True:
                 data = await raw.read()
                 if not data:
-                    # The client half-closed (stdin ended). Only StdinOnce containers see EOF,
-                    # like Docker: others keep stdin open for the next attach.
-                    if c.config.get("StdinOnce") or not c.config.get("OpenStdin"):
+                    if close_stdin_at_eof:
                         await stream.close_stdin()
                     return
+                data, detach = scanner.feed(data)
                 await stream.write(data)
+                if detach:
+                    detached.set()
+                    return
         except (errors.DockyardError, ConnectionError, OSError):
             return  # the container (or its stdin) is gone: output decides when the session ends
 
-    reader = asyncio.ensure_future(pump_in()) if stdin else None
-    try:
+    async def pump_out() -> None:
         while True:
             item = await stream.read()
             if item is None:
@@ -230,10 +261,22 @@ async def _pump_attach(c: Container, raw: RawStream, stream: Any, stdin: bool, t
             sid, data = item
             if not await raw.write(data if tty else frame(sid if sid in (STDOUT, STDERR) else STDOUT, data)):
                 break
+
+    reader = asyncio.ensure_future(pump_in()) if stdin else None
+    writer = asyncio.ensure_future(pump_out())
+    waiter = asyncio.ensure_future(detached.wait())
+    try:
+        await asyncio.wait({writer, waiter}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        if reader is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+        for t in (reader, writer, waiter):
+            if t is not None and not t.done():
+                t.cancel()
+        await asyncio.gather(*(t for t in (reader, writer, waiter) if t is not None), return_exceptions=True)
+    return detached.is_set()
+
+
+def detach_keys_of(req: Request, default: str = DEFAULT_DETACH_KEYS) -> bytes:
+    return parse_detach_keys(req.arg("detachKeys") or default)
 
 
 def list_containers(all_: list[Container], show_all: bool, limit: int | None,
@@ -290,7 +333,13 @@ def _filter_ok(c: Container, filters: dict[str, Any], all_: list[Container]) -> 
                 return False
             if key == "since" and not c.created > ref.created:
                 return False
-        elif key in ("network", "volume", "health", "publish", "expose", "isolation", "is-task"):
+        elif key == "health":
+            bad = [v for v in values if v not in healthlib.FILTER_VALUES]
+            if bad:
+                raise errors.InvalidParameter(f"Unrecognised filter value for health: {bad[0]}")
+            if healthlib.status_of(c) not in values:
+                return False
+        elif key in ("network", "volume", "publish", "expose", "isolation", "is-task"):
             continue
         else:
             raise errors.InvalidParameter(f"Invalid filter '{key}'")

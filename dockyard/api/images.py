@@ -1,8 +1,10 @@
-"""Image routes: import, load/save, list, inspect, history, tag, remove."""
+"""Image routes: pull, push, login, distribution inspect, import, load/save, list, inspect, history,
+tag, remove."""
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, AsyncIterator, Callable
 
 from .. import errors
@@ -18,8 +20,71 @@ def _progress(*messages: dict[str, Any]) -> AsyncIterator[bytes]:
     return gen()
 
 
+log = logging.getLogger("dockyard.api")
+
+
+def _credentials(req: Request) -> Any:
+    from ..distribution.auth import Credentials  # the header's format, not a service
+    return Credentials.from_header(req.headers.get("x-registry-auth"))
+
+
+async def _progress_stream(work: Callable[[Callable[[dict], None]], Any]) -> Response:
+    """Run blocking `work(emit)` in a thread and stream what it emits as JSON progress.
+
+    Until the first message, an error is an ordinary error response with its status (as Docker
+    does, so clients see 404 for an unknown image); after that it goes in-stream as errorDetail.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def emit(msg: dict) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, ("msg", msg))
+
+    def run() -> None:
+        try:
+            result = work(emit)
+        except BaseException as e:  # noqa: BLE001 - handed to the event loop
+            loop.call_soon_threadsafe(queue.put_nowait, ("err", e))
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, ("done", result))
+
+    task = asyncio.ensure_future(asyncio.to_thread(run))
+    kind, value = await queue.get()
+    if kind == "err":
+        await task
+        raise value
+
+    async def gen() -> AsyncIterator[bytes]:
+        nonlocal kind, value
+        try:
+            while True:
+                if kind == "msg":
+                    batch = [json.dumps(value).encode() + b"\r\n"]
+                    while not queue.empty():  # send what is ready in one chunk
+                        kind, value = queue.get_nowait()
+                        if kind != "msg":
+                            break
+                        batch.append(json.dumps(value).encode() + b"\r\n")
+                    else:
+                        kind = ""
+                    yield b"".join(batch)
+                    if not kind:
+                        kind, value = await queue.get()
+                    continue
+                if kind == "err":
+                    message = value.message if isinstance(value, errors.DockyardError) else str(value)
+                    if not isinstance(value, errors.DockyardError):
+                        log.error("pull/push failed: %r", value)
+                    yield json.dumps({"errorDetail": {"message": message}, "error": message}).encode() + b"\r\n"
+                return
+        finally:
+            await task
+
+    return Response(stream=gen())
+
+
 def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable[[str], list[str]],
-           containers_running: Callable[[str], list[str]], events: Any) -> None:
+           containers_running: Callable[[str], list[str]], events: Any, distribution: Any = None) -> None:
     add = router.add
 
     async def create(req: Request) -> Response:
@@ -29,12 +94,40 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
         image = req.arg("fromImage")
         if not image:
             raise errors.InvalidParameter("fromImage or fromSrc is required")
-        tag = req.arg("tag")
-        name = f"{image}:{tag}" if tag and "@" not in image else image
-        # Without a registry client, a pull can only succeed for an image already here.
-        image_id = await asyncio.to_thread(_resolve_for_pull, images, name)
-        return Response(stream=_progress(
-            {"status": f"Status: Image is up to date for {name}"}, {"status": image_id}))
+        tag = req.arg("tag") or None
+        platform = req.arg("platform") or None
+        if distribution is None:
+            name = f"{image}:{tag}" if tag and "@" not in image else image
+            image_id = await asyncio.to_thread(_resolve_for_pull, images, name)
+            return Response(stream=_progress(
+                {"status": f"Status: Image is up to date for {name}"}, {"status": image_id}))
+        creds = _credentials(req)
+
+        def work(emit: Callable[[dict], None]) -> list[str]:
+            ids = distribution.pull(image, tag, platform, creds, emit)
+            for image_id in ids:
+                events.publish("image", "pull", image_id, {"name": image})
+            return ids
+        return await _progress_stream(work)
+
+    async def push(req: Request) -> Response:
+        if distribution is None:
+            raise errors.NotImplementedYet("push needs the registry client")
+        name, tag, creds = req.match["name"], req.arg("tag") or None, _credentials(req)
+
+        def work(emit: Callable[[dict], None]) -> None:
+            distribution.push(name, tag, creds, emit)
+            events.publish("image", "push", name, {"name": name})
+        return await _progress_stream(work)
+
+    async def auth(req: Request) -> Response:
+        from ..distribution.auth import Credentials
+        body = await req.json(required=True)
+        creds = Credentials.from_json(body)
+        return json_response(await asyncio.to_thread(distribution.login, creds))
+
+    async def distribution_inspect(req: Request) -> Response:
+        return json_response(await asyncio.to_thread(distribution.inspect, req.match["name"], _credentials(req)))
 
     async def _import(req: Request, src: str) -> Response:
         if src != "-":
@@ -132,6 +225,10 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
     add("GET", "/images/{name:.+}/history", history)
     add("GET", "/images/{name:.+}/get", save_one)
     add("POST", "/images/{name:.+}/tag", tag)
+    add("POST", "/images/{name:.+}/push", push)
+    if distribution is not None:
+        add("POST", "/auth", auth)
+        add("GET", "/distribution/{name:.+}/json", distribution_inspect)
     add("DELETE", "/images/{name:.+}", remove)
 
 

@@ -1,7 +1,7 @@
 """The resource limits Dockyard applies, parsed from OCI `linux.resources`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,6 +15,10 @@ class Resources:
     cpu_period: int | None = None      # microseconds
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
+    memory_reservation: int | None = None   # soft limit, bytes
+    oom_kill_disable: bool = False
+    blkio_weight: int | None = None         # 10..1000 (v2 io.weight is derived)
+    devices: list[dict[str, Any]] = field(default_factory=list)  # OCI device cgroup rules, in order
 
     @classmethod
     def from_oci(cls, res: dict[str, Any] | None) -> "Resources":
@@ -26,7 +30,21 @@ class Resources:
             memory=mem.get("limit"), memory_swap=mem.get("swap"), pids=pids.get("limit"),
             cpu_shares=cpu.get("shares"), cpu_quota=cpu.get("quota"), cpu_period=cpu.get("period"),
             cpuset_cpus=cpu.get("cpus") or None, cpuset_mems=cpu.get("mems") or None,
+            memory_reservation=mem.get("reservation"),
+            oom_kill_disable=bool(mem.get("disableOOMKiller")),
+            blkio_weight=(res.get("blockIO") or {}).get("weight"),
+            devices=list(res.get("devices") or []),
         )
+
+
+def device_rule(rule: dict[str, Any]) -> str:
+    """An OCI device cgroup rule in the v1 `devices.allow`/`devices.deny` syntax."""
+    typ = rule.get("type") or "a"
+    major = "*" if rule.get("major") is None or rule.get("major") == -1 else str(rule["major"])
+    minor = "*" if rule.get("minor") is None or rule.get("minor") == -1 else str(rule["minor"])
+    if typ == "a":
+        return "a"
+    return f"{typ} {major}:{minor} {rule.get('access') or 'rwm'}"
 
 
 def shares_to_weight(shares: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from .base import Cgroup, read, read_pids, rmdir_retry, write
-from .resources import Resources
+from .resources import Resources, device_rule
 
 CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer", "devices")
 
@@ -52,6 +52,21 @@ class V1Cgroup(Cgroup):
             memsw = os.path.join(mem, "memory.memsw.limit_in_bytes")
             if r.memory_swap is not None and r.memory_swap != 0 and os.path.exists(memsw):
                 write(memsw, str(r.memory_swap))
+            if r.memory_reservation:
+                write(os.path.join(mem, "memory.soft_limit_in_bytes"), str(r.memory_reservation))
+            if r.oom_kill_disable:
+                write(os.path.join(mem, "memory.oom_control"), "1")
+        if "blkio" in self.controllers and r.blkio_weight:
+            weight = os.path.join(self.dir("blkio"), "blkio.weight")
+            if os.path.exists(weight):  # only with the CFQ/BFQ scheduler
+                write(weight, str(r.blkio_weight))
+            elif os.path.exists(bfq := os.path.join(self.dir("blkio"), "blkio.bfq.weight")):
+                write(bfq, str(r.blkio_weight))
+        if "devices" in self.controllers and r.devices:
+            devices = self.dir("devices")
+            for rule in r.devices:
+                name = "devices.allow" if rule.get("allow") else "devices.deny"
+                write(os.path.join(devices, name), device_rule(rule))
         if "pids" in self.controllers and r.pids is not None:
             write(os.path.join(self.dir("pids"), "pids.max"), "max" if r.pids <= 0 else str(r.pids))
         if "cpu" in self.controllers:

@@ -46,6 +46,11 @@ class V2Cgroup(Cgroup):
             # v2 limits swap alone; OCI's value is memory+swap.
             swap = "max" if r.memory_swap < 0 else str(max(0, r.memory_swap - (r.memory or 0)))
             write(os.path.join(d, "memory.swap.max"), swap)
+        if r.memory_reservation:
+            write(os.path.join(d, "memory.low"), str(r.memory_reservation))
+        if r.blkio_weight and os.path.exists(os.path.join(d, "io.weight")):
+            # blkio weight 10..1000 -> io.weight 1..10000, as runc converts it
+            write(os.path.join(d, "io.weight"), str(1 + (r.blkio_weight - 10) * 9999 // 990))
         if r.pids is not None:
             write(os.path.join(d, "pids.max"), "max" if r.pids <= 0 else str(r.pids))
         if r.cpu_shares:

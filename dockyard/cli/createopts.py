@@ -25,6 +25,8 @@ class CreateOptions:
     hostname: str | None = None
     domainname: str | None = None
     network: str | None = None
+    network_alias: tuple[str, ...] = ()
+    ip: str | None = None
     memory: str | None = None
     memory_swap: str | None = None
     memory_reservation: str | None = None
@@ -63,6 +65,15 @@ class CreateOptions:
     security_opt: tuple[str, ...] = ()
     ulimit: tuple[str, ...] = ()
     health_cmd: str | None = None
+    health_interval: str | None = None
+    health_timeout: str | None = None
+    health_retries: int | None = None
+    health_start_period: str | None = None
+    no_healthcheck: bool = False
+    device: tuple[str, ...] = ()
+    blkio_weight: int | None = None
+    oom_kill_disable: bool = False
+    volumes_from: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -195,6 +206,65 @@ def parse_volumes(values: tuple[str, ...]) -> tuple[list[str], dict[str, dict[st
     return binds, anonymous
 
 
+def parse_device(spec: str) -> dict[str, str]:
+    """--device HOST[:CONTAINER][:PERMISSIONS]."""
+    parts = spec.split(":")
+    perms = "rwm"
+    if len(parts) > 1 and parts[-1] and set(parts[-1]) <= set("rwm") and not parts[-1].startswith("/"):
+        perms = parts.pop()
+    if len(parts) > 2 or not parts[0]:
+        raise CLIError(f"invalid device specification: {spec}")
+    return {"PathOnHost": parts[0], "PathInContainer": parts[1] if len(parts) > 1 else parts[0],
+            "CgroupPermissions": perms}
+
+
+def read_seccomp_file(opt: str) -> str:
+    """seccomp=FILE: the CLI sends the profile's JSON, as docker does (the daemon never reads it)."""
+    key, _, value = opt.partition("=")
+    if key != "seccomp" or value in ("unconfined", "builtin", ""):
+        return opt
+    try:
+        with open(value, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise CLIError(f"opening seccomp profile ({value}) failed: {exc.strerror}") from None
+    return f"seccomp={text}"
+
+
+def _duration_ns(value: str | None, flag: str) -> int:
+    if not value:
+        return 0
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", value)
+    if not m:
+        raise CLIError(f'invalid argument "{value}" for "{flag}" flag: time: invalid duration "{value}"')
+    scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}[m.group(2)]
+    return int(float(m.group(1)) * scale)
+
+
+def parse_health(opts: "CreateOptions") -> dict[str, Any] | None:
+    """--health-* and --no-healthcheck -> Config.Healthcheck (None: the image's)."""
+    tuned = any(v is not None for v in (opts.health_interval, opts.health_timeout, opts.health_retries,
+                                         opts.health_start_period))
+    if opts.no_healthcheck:
+        if opts.health_cmd or tuned:
+            raise CLIError("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    if not opts.health_cmd and not tuned:
+        return None
+    health: dict[str, Any] = {"Test": ["CMD-SHELL", opts.health_cmd] if opts.health_cmd else None}
+    for key, value, flag in (("Interval", opts.health_interval, "--health-interval"),
+                             ("Timeout", opts.health_timeout, "--health-timeout"),
+                             ("StartPeriod", opts.health_start_period, "--health-start-period")):
+        ns = _duration_ns(value, flag)
+        if ns:
+            health[key] = ns
+    if opts.health_retries is not None:
+        if opts.health_retries < 0:
+            raise CLIError("--health-retries cannot be negative")
+        health["Retries"] = opts.health_retries
+    return health
+
+
 def _ulimit(spec: str) -> dict[str, Any]:
     name, _, limits = spec.partition("=")
     soft, _, hard = limits.partition(":")
@@ -266,8 +336,9 @@ def build_create_body(opts: CreateOptions, environ: dict[str, str] | None = None
         config["StopSignal"] = opts.stop_signal
     if opts.stop_timeout is not None:
         config["StopTimeout"] = opts.stop_timeout
-    if opts.health_cmd:
-        config["Healthcheck"] = {"Test": ["CMD-SHELL", opts.health_cmd]}
+    health = parse_health(opts)
+    if health is not None:
+        config["Healthcheck"] = health
 
     host: dict[str, Any] = {
         "Binds": binds or None,
@@ -313,10 +384,28 @@ def build_create_body(opts: CreateOptions, environ: dict[str, str] | None = None
         host["Sysctls"] = dict(s.split("=", 1) for s in opts.sysctl if "=" in s)
     if opts.ulimit:
         host["Ulimits"] = [_ulimit(u) for u in opts.ulimit]
+    if opts.device:
+        host["Devices"] = [parse_device(d) for d in opts.device]
+    if opts.blkio_weight:
+        host["BlkioWeight"] = opts.blkio_weight
+    if opts.oom_kill_disable:
+        host["OomKillDisable"] = True
+    if opts.volumes_from:
+        host["VolumesFrom"] = list(opts.volumes_from)
+    if opts.security_opt:
+        host["SecurityOpt"] = [read_seccomp_file(o) for o in opts.security_opt]
 
     networking: dict[str, Any] = {"EndpointsConfig": {}}
     if opts.network and opts.network not in ("default", "bridge", "host", "none") \
             and not opts.network.startswith("container:"):
-        networking["EndpointsConfig"][opts.network] = {}
+        endpoint: dict[str, Any] = {}
+        if opts.network_alias:
+            endpoint["Aliases"] = list(opts.network_alias)
+        if opts.ip:
+            endpoint["IPAMConfig"] = {"IPv4Address": opts.ip}
+        networking["EndpointsConfig"][opts.network] = endpoint
+    elif opts.network_alias or opts.ip:
+        what = "--network-alias" if opts.network_alias else "--ip"
+        raise CLIError(f"{what} is supported only for containers in user defined networks")
     return {**config, "HostConfig": host, "NetworkingConfig": networking}
 

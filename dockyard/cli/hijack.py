@@ -27,6 +27,7 @@ class Hijacked:
         self.response = response
         self.reader: BinaryIO = response.fp  # type: ignore[assignment]
         self.multiplexed = multiplexed
+        self.detached = False
 
     def read(self) -> bytes:
         try:
@@ -94,17 +95,54 @@ def hijack(client: Client, path: str, params: Any = None, body: bytes | None = N
     return Hijacked(sock, resp, multiplexed)
 
 
-def forward_stdin(conn: Hijacked, stdin_fd: int | None = None) -> threading.Thread:
-    """Copy our stdin to the container in a daemon thread; half-close at EOF."""
+def parse_detach_keys(spec: str) -> bytes:
+    """docker's notation: comma-separated keys, each one character or ctrl-<a-z @ [ \\ ] ^ _>."""
+    out = bytearray()
+    for key in spec.split(","):
+        k = key.strip()
+        if len(k) == 1:
+            out.append(ord(k))
+        elif k.lower().startswith("ctrl-") and len(k) == 6 and ("a" <= k[5].lower() <= "z" or k[5] in "@[\\]^_"):
+            c = k[5].lower()
+            out.append(ord(c) - ord("a") + 1 if "a" <= c <= "z" else "@abcdefghijklmnopqrstuvwxyz[\\]^_".index(c))
+        else:
+            raise CLIError(f"Invalid detach keys ({spec}) provided")
+    return bytes(out)
+
+
+def forward_stdin(conn: Hijacked, stdin_fd: int | None = None, detach_keys: bytes = b"") -> threading.Thread:
+    """Copy our stdin to the container in a daemon thread; half-close at EOF.
+
+    When the user types `detach_keys` (a TTY session), the connection is shut down and
+    `conn.detached` is set: the container keeps running.
+    """
     fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
 
     def run() -> None:
+        held = b""
         try:
             while True:
                 data = os.read(fd, BLOCK)
                 if not data:
                     break
-                conn.write(data)
+                if detach_keys:
+                    out = bytearray()
+                    for b in data:
+                        cand = held + bytes([b])
+                        if detach_keys.startswith(cand):
+                            held = cand
+                            if held == detach_keys:
+                                if out:
+                                    conn.write(bytes(out))
+                                conn.detached = True
+                                conn.sock.shutdown(socket.SHUT_RDWR)
+                                return
+                        else:
+                            out += cand
+                            held = b""
+                    data = bytes(out)
+                if data:
+                    conn.write(data)
         except OSError:
             pass
         finally:
@@ -127,7 +165,7 @@ class RawTerminal:
             import termios
             import tty
             self.saved = termios.tcgetattr(self.fd)
-            tty.setraw(self.fd)
+            tty.setraw(self.fd, termios.TCSANOW)  # keep what was typed before: TCSAFLUSH would drop it
         return self
 
     def __exit__(self, *exc: object) -> None:

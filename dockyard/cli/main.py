@@ -13,27 +13,39 @@ from dockyard.cli.client import CLIENT_VERSION, CLIError
 _C = "dockyard.cli.commands."
 # name -> "module:attribute": a command's module is imported only when that command runs
 TOP = {
-    **{n: f"{_C}run:{n}" for n in ("run", "create", "start")},
+    **{n: f"{_C}run:{n}" for n in ("run", "create", "start", "attach")},
+    "exec": f"{_C}exec:exec_",
+    **{n: f"{_C}live:{n}" for n in ("stats", "diff", "update")},
     **{n: f"{_C}containers:{n}" for n in ("ps", "logs", "stop", "restart", "kill", "wait", "rm", "rename",
                                           "pause", "unpause", "top", "export")},
     **{n: f"{_C}images:{n}" for n in ("images", "rmi", "tag", "pull", "save", "load", "history")},
     "import": f"{_C}images:import_",
+    **{n: f"{_C}files:{n}" for n in ("commit", "cp")},
+    **{n: f"{_C}registry:{n}" for n in ("login", "logout", "push")},
     **{n: f"{_C}system:{n}" for n in ("version", "info", "inspect")},
 }
 CONTAINER = {
     **{n: TOP[n] for n in ("run", "create", "start", "logs", "stop", "restart", "kill", "wait", "rm", "rename",
-                           "pause", "unpause", "top", "export")},
+                           "pause", "unpause", "top", "export", "attach", "exec", "stats", "diff",
+                           "update", "commit", "cp")},
     "ls": TOP["ps"], "ps": TOP["ps"], "list": TOP["ps"],
     "inspect": f"{_C}system:container_inspect",
     "prune": f"{_C}containers:container_prune",
 }
 IMAGE = {
-    **{n: TOP[n] for n in ("tag", "pull", "save", "load", "history", "import")},
+    **{n: TOP[n] for n in ("tag", "pull", "push", "save", "load", "history", "import")},
     "ls": TOP["images"], "list": TOP["images"], "rm": TOP["rmi"], "remove": TOP["rmi"],
     "inspect": f"{_C}system:image_inspect",
     "prune": f"{_C}images:image_prune",
 }
 SYSTEM = {"info": TOP["info"]}
+NETWORK = {n: f"{_C}networks:network_{n}" for n in ("create", "ls", "inspect", "rm", "prune", "connect",
+                                                   "disconnect")}
+NETWORK.update({"list": NETWORK["ls"], "remove": NETWORK["rm"]})
+VOLUME = {n: f"{_C}volumes:volume_{n}" for n in ("create", "ls", "inspect", "rm", "prune")}
+VOLUME.update({"list": VOLUME["ls"], "remove": VOLUME["rm"]})
+TOP["port"] = f"{_C}networks:port"
+CONTAINER["port"] = TOP["port"]
 
 
 class LazyGroup(click.Group):
@@ -73,9 +85,26 @@ def image() -> None:
     """Manage images."""
 
 
+@cli.group(cls=LazyGroup, lazy=NETWORK)
+def network() -> None:
+    """Manage networks."""
+
+
+@cli.group(cls=LazyGroup, lazy=VOLUME)
+def volume() -> None:
+    """Manage volumes."""
+
+
 @cli.group(name="system", cls=LazyGroup, lazy=SYSTEM)
 def system_group() -> None:
     """Manage Dockyard."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def registry(args: tuple[str, ...]) -> None:
+    """Run Dockyard's registry server (its own process, also installed as dockyard-registry)."""
+    os.execvp(sys.executable, [sys.executable, "-m", "dockyard.registry.cli", *args])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..errors import InvalidParameter
+from . import health as healthlib
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -29,9 +30,12 @@ _HOST_TYPES: dict[str, tuple[type, ...]] = {
     "OomKillDisable": (bool,), "OomScoreAdj": (int,), "Init": (bool,), "Dns": (list,),
     "DnsSearch": (list,), "DnsOptions": (list,), "ExtraHosts": (list,), "LogConfig": (dict,),
     "PortBindings": (dict,), "Mounts": (list,), "Tmpfs": (dict,), "SecurityOpt": (list,),
-    "Sysctls": (dict,), "GroupAdd": (list,),
+    "Sysctls": (dict,), "GroupAdd": (list,), "Devices": (list,), "BlkioWeight": (int,),
+    "IpcMode": (str,), "PidMode": (str,), "UTSMode": (str,), "VolumesFrom": (list,),
+    "VolumeDriver": (str,),
 }
-SUPPORTED_NETWORK_MODES = ("default", "bridge", "host", "none")
+SUPPORTED_NETWORK_MODES = ("default", "bridge", "host", "none")  # plus container:<id> and network names
+_NETWORK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 def _check_types(obj: dict[str, Any], types: dict[str, tuple[type, ...]], where: str) -> None:
@@ -153,6 +157,10 @@ def build(body: Any, image_config: dict[str, Any]) -> tuple[dict[str, Any], dict
     }
     if body.get("ExposedPorts") or img.get("ExposedPorts"):
         config["ExposedPorts"] = body.get("ExposedPorts") or img.get("ExposedPorts")
+    health = healthlib.merge_config(body.get("Healthcheck"), img.get("Healthcheck"))
+    healthlib.validate(health)
+    if health:  # read by the health monitor (--no-healthcheck is Test ["NONE"])
+        config["Healthcheck"] = health
     stop_signal = body.get("StopSignal") or img.get("StopSignal")
     if stop_signal:
         config["StopSignal"] = stop_signal
@@ -189,19 +197,46 @@ def _check_limits(host: dict[str, Any]) -> None:
             raise InvalidParameter(f'unknown capability: "{cap}"')
 
 
+def _check_memory(host: dict[str, Any], memory: int) -> None:
+    """Docker's checks of the memory and block I/O settings, with its messages."""
+    swap = host.get("MemorySwap") or 0
+    if swap > 0 and not memory:
+        raise InvalidParameter("You should always set the Memory limit when using Memoryswap "
+                               "limit, see usage")
+    if swap > 0 and swap < memory:
+        raise InvalidParameter("Minimum memoryswap limit should be larger than memory limit, "
+                               "see usage")
+    reservation = host.get("MemoryReservation") or 0
+    if reservation and reservation < 6 * 1024 * 1024:
+        raise InvalidParameter("Minimum memory reservation allowed is 6MB")
+    if memory and reservation > memory:
+        raise InvalidParameter("Minimum memory limit can not be less than memory reservation "
+                               "limit, see usage")
+    weight = host.get("BlkioWeight") or 0
+    if weight and not 10 <= weight <= 1000:
+        raise InvalidParameter("Range of blkio weight is from 10 to 1000")
+
+
 def _host_config(host: dict[str, Any]) -> dict[str, Any]:
     mode = host.get("NetworkMode") or "default"
-    if mode not in SUPPORTED_NETWORK_MODES:
-        raise InvalidParameter(f"network {mode} not found")
+    if mode.startswith("container:"):
+        if not mode.partition(":")[2]:
+            raise InvalidParameter("Invalid network mode: invalid container format container:<name|id>")
+    elif mode not in SUPPORTED_NETWORK_MODES and not _NETWORK_NAME_RE.match(mode):
+        raise InvalidParameter(f"network {mode} not found")  # whether a name exists: network/
     for key in ("Memory", "PidsLimit", "CpuShares", "NanoCpus", "CpuQuota", "CpuPeriod"):
         if (host.get(key) or 0) < 0 and not (key == "PidsLimit" and host[key] == -1):
             raise InvalidParameter(f"invalid {key}: must not be negative")
     memory = host.get("Memory") or 0
     if memory and memory < 6 * 1024 * 1024:
         raise InvalidParameter("Minimum memory limit allowed is 6MB")
+    _check_memory(host, memory)
     if host.get("NanoCpus") and (host.get("CpuQuota") or host.get("CpuPeriod")):
         raise InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set")
     _check_limits(host)
+    from ..runtime import security  # seccomp profile, sysctls, devices, namespaces, init
+
+    security.validate(host)
     merged = {
         "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": mode, "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
@@ -210,7 +245,7 @@ def _host_config(host: dict[str, Any]) -> dict[str, Any]:
         "GroupAdd": None, "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0,
         "PidMode": "", "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False,
         "SecurityOpt": None, "UTSMode": "", "UsernsMode": "", "ShmSize": 64 * 1024 * 1024,
-        "Runtime": "runc", "ConsoleSize": [0, 0], "Isolation": "", "CpuShares": 0, "Memory": 0,
+        "Runtime": "", "ConsoleSize": [0, 0], "Isolation": "", "CpuShares": 0, "Memory": 0,
         "NanoCpus": 0, "CgroupParent": "", "BlkioWeight": 0, "CpuPeriod": 0, "CpuQuota": 0,
         "CpusetCpus": "", "CpusetMems": "", "KernelMemory": 0, "MemoryReservation": 0,
         "MemorySwap": 0, "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None,

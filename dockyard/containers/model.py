@@ -17,6 +17,7 @@ class State:
     oom_killed: bool = False
     started_at: str = ZERO
     finished_at: str = ZERO
+    health: dict[str, Any] | None = None  # {"Status", "FailingStreak", "Log"}; kept by containers/health.py
 
     @property
     def running(self) -> bool:
@@ -35,6 +36,7 @@ class State:
             "Error": self.error,
             "StartedAt": self.started_at,
             "FinishedAt": self.finished_at,
+            **({"Health": self.health} if self.health is not None else {}),
         }
 
     def describe(self, now: float | None = None) -> str:
@@ -42,7 +44,10 @@ class State:
         now = time.time() if now is None else now
         if self.status in ("running", "paused"):
             text = "Up " + human_duration(now - parse_rfc3339(self.started_at))
-            return text + " (Paused)" if self.status == "paused" else text
+            if self.status == "paused":
+                return text + " (Paused)"
+            from .health import describe  # the health wording lives with the health code
+            return f"{text} ({describe(self.health)})" if self.health else text
         if self.status == "restarting":
             return f"Restarting ({self.exit_code}) {human_duration(now - parse_rfc3339(self.finished_at))} ago"
         if self.status == "exited":
@@ -71,6 +76,11 @@ class Container:
     restart_count: int = 0
     root_dir: str = ""            # <data-root>/containers/<id>
     rootfs: str = ""              # where its overlay is mounted while it runs
+    # Networks (endpoint settings by network name), Ports, SandboxKey; kept by network/sandbox.py
+    network_settings: dict[str, Any] = field(default_factory=dict)
+    # mount points (volumes, binds, tmpfs), in mount order; kept by containers/mounts.py
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+    manually_stopped: bool = False  # by `stop`/`kill`: restart policies leave it down
 
     @property
     def short_id(self) -> str:
@@ -89,6 +99,11 @@ class Container:
         record = dict(record)
         record["state"] = State(**record["state"])
         return cls(**record)
+
+    def api_mounts(self) -> list[dict[str, Any]]:
+        from .mounts import render  # the mount point format lives with the mount code
+
+        return [render(p) for p in self.mounts if p.get("Listed", True)]
 
     def command_line(self) -> str:
         return " ".join([self.path, *self.args]).strip()
@@ -116,9 +131,9 @@ class Container:
             "ExecIDs": None,
             "HostConfig": self.host_config,
             "GraphDriver": graph_driver,
-            "Mounts": [],
+            "Mounts": self.api_mounts(),
             "Config": self.config,
-            "NetworkSettings": network_settings(network_mode),
+            "NetworkSettings": network_settings(network_mode, self.network_settings),
         }
         if size_rw is not None:
             data["SizeRw"] = size_rw
@@ -134,26 +149,50 @@ class Container:
             "ImageID": self.image_id,
             "Command": self.command_line(),
             "Created": int(parse_rfc3339(self.created)),
-            "Ports": [],
+            "Ports": summary_ports(self.config, self.network_settings),
             "Labels": self.config.get("Labels") or {},
             "State": self.state.status,
             "Status": self.state.describe(),
             "HostConfig": {"NetworkMode": network_mode},
-            "NetworkSettings": {"Networks": network_settings(network_mode)["Networks"]},
-            "Mounts": [],
+            "NetworkSettings": {"Networks": network_settings(network_mode, self.network_settings)["Networks"]},
+            "Mounts": self.api_mounts(),
         }
 
 
-def network_settings(mode: str) -> dict[str, Any]:
-    # Until bridge networking lands, every non-host container has a namespace with loopback only.
-    networks = {} if mode in ("none",) else {mode if mode != "default" else "bridge": _endpoint()}
+def network_settings(mode: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Docker's NetworkSettings; the top-level IPAddress/Gateway/MacAddress are the default bridge's."""
+    live = live or {}
+    networks = live.get("Networks")
+    if networks is None:  # a record from before networking: what it had then
+        networks = {} if mode in ("none",) or mode.startswith("container:") else \
+            {mode if mode != "default" else "bridge": _endpoint()}
+    main = networks.get("bridge") or {}
     return {
-        "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None,
-        "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-        "MacAddress": "", "Networks": networks,
+        "Bridge": "", "SandboxID": live.get("SandboxKey", "").rsplit("/", 1)[-1],
+        "HairpinMode": False, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": live.get("Ports") or {},
+        "SandboxKey": live.get("SandboxKey", ""), "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None, "EndpointID": main.get("EndpointID", ""),
+        "Gateway": main.get("Gateway", ""), "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "IPAddress": main.get("IPAddress", ""),
+        "IPPrefixLen": main.get("IPPrefixLen", 0), "IPv6Gateway": "",
+        "MacAddress": main.get("MacAddress", ""), "Networks": networks,
     }
+
+
+def summary_ports(config: dict[str, Any], live: dict[str, Any]) -> list[dict[str, Any]]:
+    """`Ports` of `docker ps`: published bindings, then exposed ports that are not published."""
+    out: list[dict[str, Any]] = []
+    done = set()
+    for b in live.get("Published") or []:
+        out.append({"IP": b.get("host_ip") or "0.0.0.0", "PrivatePort": b["container_port"],
+                    "PublicPort": b["host_port"], "Type": b["proto"]})
+        done.add(f"{b['container_port']}/{b['proto']}")
+    for key in config.get("ExposedPorts") or {}:
+        port, _, proto = key.partition("/")
+        if f"{port}/{proto or 'tcp'}" not in done and port.isdigit():
+            out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+    return out
 
 
 def _endpoint() -> dict[str, Any]:

@@ -14,8 +14,10 @@ from typing import Any, Protocol
 
 from .. import errors
 from ..cgroups import open_cgroup
-from ..timefmt import ZERO, rfc3339
+from ..timefmt import ZERO, parse_rfc3339, rfc3339
 from . import createconfig
+from . import mounts as mountslib
+from . import restart as restartlib
 from .model import Container, State
 from .prepare import prepare_bundle
 from .store import ContainerStore
@@ -30,6 +32,28 @@ class Images(Protocol):
     def mount_rootfs(self, container_id: str, target: str) -> None: ...
     def unmount_rootfs(self, container_id: str, target: str) -> None: ...
     def remove_rootfs(self, container_id: str) -> None: ...
+
+
+class Networking(Protocol):
+    """The network seam (network/sandbox.py): plan at create, set up before the runtime, tear down."""
+    def plan(self, c: Container, networking_config: Any) -> None: ...
+    async def setup(self, c: Container) -> None: ...
+    async def teardown(self, c: Container) -> None: ...
+    async def restore(self, running: dict[str, Container]) -> None: ...
+
+
+class _NoNetwork:
+    def plan(self, c: Container, networking_config: Any) -> None:
+        pass
+
+    async def setup(self, c: Container) -> None:
+        pass
+
+    async def teardown(self, c: Container) -> None:
+        pass
+
+    async def restore(self, running: dict[str, Container]) -> None:
+        pass
 
 
 class Events(Protocol):
@@ -55,7 +79,8 @@ def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int
 class ContainerService:
     def __init__(self, data_root: Path, exec_root: Path, store: ContainerStore, images: Images,
                  supervisor: Any, events: Events, runtime: str = "builtin",
-                 cgroup_parent: str = "dockyard") -> None:
+                 cgroup_parent: str = "dockyard", network: Networking | None = None,
+                 volumes: Any = None) -> None:
         self.data_root = data_root
         self.exec_root = exec_root
         self.store = store
@@ -64,12 +89,23 @@ class ContainerService:
         self.events = events
         self.runtime = runtime
         self.cgroup_parent = cgroup_parent
+        self.network: Networking = network or _NoNetwork()
+        self.volumes = volumes  # volumes/service.py (None: containers without volumes)
+        self._restarts: dict[str, asyncio.Task[None]] = {}
+        self._backoffs: dict[str, restartlib.Backoff] = {}
+        self._shutting_down = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_waiters: dict[str, list[asyncio.Future[dict]]] = {}
         self._remove_waiters: dict[str, list[asyncio.Future[dict]]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._pending_attaches: dict[str, list[tuple[asyncio.Future[Any], tuple[bool, bool, bool]]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.health: Any = None  # health.HealthMonitor, set by the assembly (None: no health checks)
+
+    def runtime_program(self, name: str) -> str:
+        """The runtime to hand the supervisor: `builtin`, or the program of a runc-compatible runtime."""
+        from ..runtime import registry
+        return registry.resolve(name, getattr(self, "runtimes", None) or registry.available())
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
@@ -103,15 +139,66 @@ class ContainerService:
                       root_dir=str(root_dir), rootfs=str(root_dir / "rootfs"))
         if not c.config.get("Hostname"):
             c.config["Hostname"] = c.short_id
+        self.network.plan(c, body.get("NetworkingConfig"))  # unknown network, bad --ip/-p: 4xx
+        img_cfg = image_config.get("config") or image_config.get("Config") or {}
+        c.mounts = mountslib.parse_all(config, host_config, img_cfg.get("Volumes"),
+                                       self._volumes_from)  # bad mount specs: 400, nothing made
+        if c.mounts and self.volumes is None:
+            raise errors.NotImplementedYet("volumes are not available in this daemon")
         self.store.add(c)  # reserves the name first: a conflict leaves nothing on disk
         try:
             await asyncio.to_thread(self._make_dirs_and_rootfs, c)
+            if c.mounts:
+                await asyncio.to_thread(mountslib.create_sources, c, self.volumes)
+                self.store.save(c)
         except BaseException:
             self.store.remove(c)
             await asyncio.to_thread(self._remove_files, c)
+            await asyncio.to_thread(self._remove_anonymous_volumes, c)
             raise
         self._event(c, "create")
         return c
+
+    def _volumes_from(self, ref: str) -> list[dict[str, Any]]:
+        name, _, mode = ref.partition(":")
+        if mode not in ("", "ro", "rw"):
+            raise errors.InvalidParameter(f"invalid mode for volumes-from: {mode}")
+        try:
+            other = self.get(name)
+        except errors.NotFound as e:  # a 404 from create makes the docker CLI pull the image
+            raise errors.InvalidParameter(e.message) from None
+        return mountslib.from_container(other, mode)
+
+    def _remove_anonymous_volumes(self, c: Container) -> None:
+        for name in mountslib.anonymous_volumes(c):
+            try:
+                self.volumes.remove(name)
+            except errors.DockyardError:
+                pass  # still used by another container (--volumes-from), or gone
+
+    def volume_users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) that reference the volume `name`."""
+        return [c.id for c in self.store.all() if name in mountslib.volume_names(c)]
+
+    def _joined_namespaces(self, c: Container) -> dict[str, str]:
+        """--ipc container:X and --pid container:X: the namespaces of X's running init."""
+        joined = {}
+        for key, typ, what in (("IpcMode", "ipc", "IPC"), ("PidMode", "pid", "PID")):
+            mode = c.host_config.get(key) or ""
+            if not mode.startswith("container:"):
+                continue
+            other = self.get(mode.split(":", 1)[1])
+            if not other.state.running or not other.state.pid:
+                raise errors.Conflict(f"cannot join {what} of a non running container: {other.id}")
+            if typ == "ipc" and (other.host_config.get("IpcMode") or "private") not in ("shareable", "host"):
+                raise errors.Conflict("non-shareable IPC (hint: use IpcMode:shareable for the donor "
+                                      "container)")
+            joined[typ] = f"/proc/{other.state.pid}/ns/{typ}"
+            if typ == "ipc" and other.host_config.get("IpcMode") == "shareable":
+                joined["shm"] = mountslib.shareable_shm_path(other)
+        if c.host_config.get("IpcMode") == "shareable":
+            joined["shm"] = mountslib.mount_shareable_shm(c)
+        return joined
 
     def _make_dirs_and_rootfs(self, c: Container) -> None:
         os.makedirs(c.root_dir, mode=0o710, exist_ok=True)
@@ -126,6 +213,10 @@ class ContainerService:
                 raise errors.NotModified("container already started")
             if c.state.status in ("removing", "dead"):
                 raise errors.Conflict(f"container {c.id} is marked for removal and cannot be started")
+            if c.manually_stopped or c.restart_count:
+                c.manually_stopped = False
+                c.restart_count = 0
+                self._backoffs.pop(c.id, None)
             try:
                 await self._start_locked(c)
             except errors.DockyardError:
@@ -142,11 +233,14 @@ class ContainerService:
     async def _start_locked(self, c: Container) -> None:
         bundle = str(self.exec_root / "bundles" / c.id)
         try:
+            await self.network.setup(c)  # the netns goes into config.json
             await asyncio.to_thread(prepare_bundle, c, self.images, bundle,
-                                    self.cgroup_parent)
+                                    self.cgroup_parent, self._joined_namespaces(c),
+                                    self.volumes if c.mounts else None)
             pid = await self.supervisor.create(
                 c.id, bundle, c.log_path, tty=bool(c.config.get("Tty")),
-                open_stdin=bool(c.config.get("OpenStdin")), runtime=self.runtime)
+                open_stdin=bool(c.config.get("OpenStdin")),
+                runtime=self.runtime_program(c.host_config.get("Runtime") or self.runtime))
             # If the daemon dies from here until the state is saved, restore() finds a
             # supervisor record for a "created" container and deletes it.
             await self._bind_pending_attaches(c, None)
@@ -157,23 +251,41 @@ class ContainerService:
         except Exception as e:  # a host failure is still reported, and nothing is left mounted
             await self._abort_start(c, bundle, e)
             raise errors.SystemError_(f"failed to start container: {e}") from e
-        c.state = State(status="running", pid=pid, started_at=rfc3339())
+        except asyncio.CancelledError:
+            # a stop during a restart's start, or daemon shutdown: undo what was set up so far
+            # (network, mounts, runtime container), then let the cancellation go on
+            await asyncio.shield(self._abort_start(c, bundle, None))
+            raise
+        c.state = State(status="running", pid=pid, started_at=rfc3339(), health=c.state.health)
         self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
+        if self.health is not None:
+            self.health.arm(c)
         self.store.save(c)
         self._event(c, "start")
 
-    async def _abort_start(self, c: Container, bundle: str, e: Exception) -> None:
+    async def _abort_start(self, c: Container, bundle: str, e: Exception | None) -> None:
+        """Undo a start that did not finish; `e` is what to record (None: a cancelled start)."""
         try:
             await self.supervisor.delete(c.id)  # kills what the runtime may have created
         except errors.DockyardError:
             pass
+        await self._network_down(c)
         await self._start_failed(c, bundle, e)
 
-    async def _start_failed(self, c: Container, bundle: str, e: Exception) -> None:
-        await self._bind_pending_attaches(c, e)
-        message = getattr(e, "message", str(e))
-        code = getattr(e, "exit_code", 127) if isinstance(e, errors.ExecNotFound) else 128
+    async def _network_down(self, c: Container) -> None:
+        try:
+            await self.network.teardown(c)
+        except Exception:  # never keeps an exit or a failed start from being recorded
+            log.exception("network teardown of %s failed", c.id)
+
+    async def _start_failed(self, c: Container, bundle: str, e: Exception | None) -> None:
+        await self._bind_pending_attaches(c, e or errors.Conflict("start cancelled"))
         never_started = c.state.started_at == ZERO
+        if e is None:
+            code, message = c.state.exit_code, ""
+        else:
+            message = getattr(e, "message", str(e))
+            code = getattr(e, "exit_code", 127) if isinstance(e, errors.ExecNotFound) else 128
         c.state = State(status="created" if never_started else "exited", exit_code=code,
                         error=message, started_at=c.state.started_at,
                         finished_at=c.state.finished_at)
@@ -181,6 +293,10 @@ class ContainerService:
         await asyncio.to_thread(self._release_rootfs, c, bundle)
 
     def _release_rootfs(self, c: Container, bundle: str | None = None) -> None:
+        if c.mounts and self.volumes is not None:
+            mountslib.release(c, self.volumes)
+        if c.host_config.get("IpcMode") == "shareable":
+            mountslib.unmount_shareable_shm(c)
         try:
             self.images.unmount_rootfs(c.id, c.rootfs)
         except Exception:
@@ -212,9 +328,12 @@ class ContainerService:
     async def _on_exit(self, c: Container, record: dict) -> None:
         async with self._lock(c.id):
             self._watchers.pop(c.id, None)
+            if self.health is not None:
+                self.health.disarm(c.id)
+            await self._network_down(c)
             c.state = State(status="exited", exit_code=int(record.get("exit_code", 255)),
                             oom_killed=bool(record.get("oom_killed")),
-                            started_at=c.state.started_at,
+                            started_at=c.state.started_at, health=c.state.health,
                             finished_at=record.get("finished_at") or rfc3339())
             if c.id in self.store.ids():
                 self.store.save(c)
@@ -234,10 +353,51 @@ class ContainerService:
                 fut.set_result(result)
         if c.host_config.get("AutoRemove"):
             await self._auto_remove(c)
+        else:
+            self._maybe_restart(c)
+
+    # restart policies ------------------------------------------------------------------
+    def _maybe_restart(self, c: Container) -> None:
+        if self._shutting_down or c.id not in self.store.ids() or not restartlib.should_restart(
+                c.host_config, c.state.exit_code, c.restart_count, c.manually_stopped):
+            return
+        try:
+            ran_for = parse_rfc3339(c.state.finished_at) - parse_rfc3339(c.state.started_at)
+        except ValueError:
+            ran_for = 0.0
+        delay = self._backoffs.setdefault(c.id, restartlib.Backoff()).next(ran_for)
+        c.state.status = "restarting"
+        self.store.save(c)
+        task = asyncio.get_running_loop().create_task(self._restart_after(c, delay))
+        self._restarts[c.id] = task
+        task.add_done_callback(lambda t: self._restarts.get(c.id) is t and self._restarts.pop(c.id))
+
+    async def _restart_after(self, c: Container, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self._lock(c.id):
+            if c.state.status != "restarting" or c.id not in self.store.ids():
+                return
+            c.restart_count += 1
+            try:
+                await self._start_locked(c)
+            except Exception as e:  # noqa: BLE001 - recorded in State.Error by the failed start
+                log.warning("restart of %s failed: %s", c.id, e)
+
+    def _cancel_restart(self, c: Container) -> bool:
+        """A stop, kill or remove of a container waiting to restart: it stays down."""
+        task = self._restarts.pop(c.id, None)
+        if task is not None:
+            task.cancel()
+        if c.state.status == "restarting":
+            c.state.status = "exited"
+            if c.id in self.store.ids():
+                self.store.save(c)
+            return True
+        return False
 
     async def _auto_remove(self, c: Container) -> None:
         try:
-            await self.remove(c.id, force=True)
+            await self.remove(c.id, force=True, volumes=True)  # --rm takes anonymous volumes too
         except errors.NotFound:
             pass
         except Exception:
@@ -305,17 +465,33 @@ class ContainerService:
         c = self.get(ref)
         signum = parse_signal(signal)
         not_running = errors.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
-        if not c.state.running:
+        if signum in (signals.SIGKILL, parse_signal(c.config.get("StopSignal"), signals.SIGTERM)):
+            c.manually_stopped = True
+        if self._cancel_restart(c) or not c.state.running:
             raise not_running
+        await self._thaw_if_paused(c)
         try:
             await self.supervisor.kill(c.id, signum)
         except errors.NotFound:  # it exited between the check and the kill
             raise not_running from None
         self._event(c, "kill", signal=str(signum))
 
+    async def _thaw_if_paused(self, c: Container) -> None:
+        """A frozen process cannot act on a signal: stop/kill/rm of a paused container unpause it first."""
+        if c.state.status == "paused":
+            await asyncio.to_thread(open_cgroup(f"/{self.cgroup_parent}/{c.id}").thaw)
+            c.state.status = "running"
+            self.store.save(c)
+
     async def stop(self, ref: str, timeout: int | None = None) -> None:
         c = self.get(ref)
+        c.manually_stopped = True
+        if self._cancel_restart(c):
+            self.store.save(c)
+            self._event(c, "stop")
+            return
         if not c.state.running:
+            self.store.save(c)
             raise errors.NotModified("container already stopped")
         await self._stop(c, timeout)
 
@@ -324,6 +500,7 @@ class ContainerService:
             timeout = c.config.get("StopTimeout")
             timeout = 10 if timeout is None else timeout
         stop_signal = parse_signal(c.config.get("StopSignal"), signals.SIGTERM)
+        await self._thaw_if_paused(c)
         exited = self.register_exit_waiter(c, "not-running")
         try:
             if timeout != 0:
@@ -349,8 +526,14 @@ class ContainerService:
         self._event(c, "restart")
 
     # remove ----------------------------------------------------------------------------
-    async def remove(self, ref: str, force: bool = False) -> None:
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
+        if c.state.status == "restarting":
+            if not force:
+                raise errors.Conflict(
+                    f"You cannot remove a restarting container {c.id}. Stop the container before "
+                    "attempting removal or force remove")
+            self._cancel_restart(c)
         while True:
             if c.state.running:
                 if not force:
@@ -364,18 +547,23 @@ class ContainerService:
                 if c.state.running:
                     continue  # started while we waited for the lock: decide again
                 c.state.status = "removing"
+                if self.health is not None:
+                    self.health.disarm(c.id)
                 try:
                     await self.supervisor.delete(c.id)
                 except errors.NotFound:
                     pass
                 await asyncio.to_thread(self._remove_files, c)
                 self.store.remove(c)
+                if volumes and self.volumes is not None:
+                    await asyncio.to_thread(self._remove_anonymous_volumes, c)
                 break
         self._locks.pop(c.id, None)
         self._event(c, "destroy")
         self._release_waiters(c)
 
     async def _kill_and_wait(self, c: Container) -> None:
+        await self._thaw_if_paused(c)
         exited = self.register_exit_waiter(c, "not-running")
         try:
             await self.supervisor.kill(c.id, signals.SIGKILL)
@@ -457,6 +645,14 @@ class ContainerService:
                     adopted.add(c.id)
             except Exception:  # one bad record must not keep the daemon from starting
                 log.exception("could not restore container %s", c.id)
+        await self.network.restore({c.id: c for c in self.store.all() if c.state.running})
+        for c in self.store.all():
+            if c.state.status == "restarting" and c.id not in self._restarts:  # died in a back-off
+                c.state.status = "exited"
+                self.store.save(c)
+            if c.state.status == "exited" and c.state.started_at != ZERO and \
+                    restartlib.start_on_daemon_start(c.host_config, c.manually_stopped):
+                self._spawn(self._start_on_boot(c))
         for cid in set(records) - adopted:
             try:
                 await self.supervisor.delete(cid)
@@ -473,12 +669,30 @@ class ContainerService:
             # died: the start was never acknowledged, so that process goes (the caller deletes it).
             return False
         if record and record.get("status") == "running":
+            for name in mountslib.volume_names(c):
+                if self.volumes is not None:
+                    self.volumes.adopt(name, c.id)
             self._watchers[c.id] = asyncio.get_running_loop().create_task(self._watch(c))
+            if self.health is not None:
+                self.health.arm(c, restored=True)
             return True
         await self._on_exit(c, record if record and record.get("status") == "exited"
                             else {"exit_code": 255, "finished_at": rfc3339()})
         return True
 
+    async def _start_on_boot(self, c: Container) -> None:
+        try:
+            async with self._lock(c.id):
+                if not c.state.running and c.id in self.store.ids():
+                    await self._start_locked(c)
+        except Exception as e:  # noqa: BLE001 - recorded in State.Error by the failed start
+            log.warning("could not start %s on daemon start: %s", c.id, e)
+
     async def shutdown(self) -> None:
+        self._shutting_down = True
+        for task in list(self._restarts.values()):
+            task.cancel()
         for task in list(self._watchers.values()):
             task.cancel()
+        if self.health is not None:
+            self.health.disarm_all()

@@ -78,3 +78,20 @@ def resolve(root: str, spec: str) -> User:
     extra = sorted({int(g[2]) for g in groups
                     if name and len(g) >= 4 and name in g[3].split(",") and g[2].isdigit()} - {gid})
     return User(uid=uid, gid=gid, additional_gids=extra, home=home)
+
+
+def resolve_groups(root: str, names: list[str]) -> list[int]:
+    """--group-add: gids, or names from the container's /etc/group."""
+    if not names:
+        return []
+    groups = _read_db(root, "group")
+    gids = []
+    for name in names:
+        g = next((e for e in groups if len(e) >= 3 and e[0] == str(name)), None)
+        if g is not None and g[2].isdigit():
+            gids.append(int(g[2]))
+        elif str(name).isdigit():
+            gids.append(int(name))
+        else:
+            raise InvalidParameter(f"Unable to find group {name}: no matching entries in group file")
+    return gids

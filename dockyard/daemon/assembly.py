@@ -7,15 +7,29 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..api import container_ops as container_ops_api
+from ..api import container_files as container_files_api
 from ..api import containers as containers_api
+from ..api import exec as exec_api
 from ..api import images as images_api
+from ..api import networks as networks_api
 from ..api import system as system_api
+from ..api import volumes as volumes_api
 from ..api.router import Router
+from ..containers.exec import ExecService
+from ..containers.health import HealthMonitor
 from ..containers.service import ContainerService
 from ..containers.store import ContainerStore
+from ..distribution.hosts import RegistryConfig
+from ..distribution.service import DistributionService
 from ..images.service import ImageService
+from ..network.setup import open_networking
+from ..runtime import registry as runtime_registry
 from ..runtime.supervisor_client import SupervisorClient
 from ..store.db import Database
+from ..volumes.drivers import registry as volume_drivers
+from ..volumes.service import VolumeService
+from ..volumes.store import VolumeStore
 from .config import Config
 from .events import EventBus
 
@@ -43,7 +57,7 @@ class Daemon:
             "ContainersPaused": paused, "ContainersStopped": len(all_) - running - paused,
             "Images": len(self.images.list(False, {})), "Driver": "overlay2",
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-            "Plugins": {"Volume": ["local"], "Network": ["host", "null"], "Authorization": None,
+            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "macvlan", "null"], "Authorization": None,
                         "Log": ["json-file"]},
             "MemoryLimit": True, "SwapLimit": True, "KernelMemory": False, "CpuCfsPeriod": True,
             "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
@@ -53,10 +67,11 @@ class Daemon:
             "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if cgroup_v2 else "1",
             "NEventsListener": 0, "IndexServerAddress": "https://index.docker.io/v1/",
             "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
-                               "Mirrors": []},
+                               "Mirrors": list(self.config.registry_mirrors)},
             "GenericResources": None, "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
             "Labels": [], "ExperimentalBuild": False, "ServerVersion": system_api.ENGINE_VERSION,
-            "Runtimes": {"builtin": {"path": "dockyard-runtime"}, "runc": {"path": "runc"}},
+            "Runtimes": {name: {"path": "dockyard-runtime" if prog == "builtin" else prog}
+                         for name, prog in self.containers.runtimes.items()},
             "DefaultRuntime": self.config.runtime, "LiveRestoreEnabled": True, "Isolation": "",
             "InitBinary": "", "ContainerdCommit": {"ID": "", "Expected": ""},
             "RuncCommit": {"ID": "", "Expected": ""}, "InitCommit": {"ID": "", "Expected": ""},
@@ -87,9 +102,15 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     images = ImageService(db, config.data_root)
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
+    volumes = VolumeService(VolumeStore(db), volume_drivers(str(config.data_root / "volumes")),
+                            events)
+    networks, attachments = await open_networking(config.extra, db, config.exec_root, events,
+                                                  store.get)
     containers = ContainerService(config.data_root, config.exec_root, store, images, supervisor,
                                   events, runtime=config.runtime,
-                                  cgroup_parent=config.cgroup_parent)
+                                  cgroup_parent=config.cgroup_parent, network=attachments,
+                                  volumes=volumes)
+    volumes.users = containers.volume_users
     daemon = Daemon(config, db, images, containers, events)
 
     def containers_using(image_id: str) -> list[str]:
@@ -98,10 +119,25 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     def containers_running(image_id: str) -> list[str]:
         return [c.id for c in store.all() if c.image_id == image_id and c.state.running]
 
+    config_dir = config.config_file.parent if config.config_file else Path("/etc/dockyard")
+    registry = RegistryConfig(config.insecure_registries, config.registry_mirrors,
+                              (Path("/etc/docker/certs.d"), config_dir / "certs.d"),
+                              config.max_concurrent_downloads, config.max_concurrent_uploads,
+                              hub_host=config.hub_host)
+    distribution = DistributionService(images, registry, config.data_root / "tmp")
+
     router = Router()
     system_api.routes(router, daemon)
-    containers_api.routes(router, containers, images)
+    containers.runtimes = runtime_registry.available(config.runtimes)
+    execs = ExecService(containers, supervisor, config.exec_root)
+    containers.health = HealthMonitor(containers, execs)  # probes run through the exec path
+    containers_api.routes(router, containers, images, execs)
+    volumes_api.routes(router, volumes)
+    exec_api.routes(router, execs)
+    container_ops_api.routes(router, containers, images)
+    container_files_api.routes(router, containers, images, str(config.data_root / "tmp"))
+    networks_api.routes(router, networks, attachments, store)
     images_api.routes(router, images, str(config.data_root / "tmp"), containers_using,
-                      containers_running, events)
+                      containers_running, events, distribution)
     await containers.restore()
     return daemon, router

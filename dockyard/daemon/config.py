@@ -22,6 +22,15 @@ class Config:
     cgroup_parent: str = "dockyard"
     default_ulimits: dict = field(default_factory=dict)
     config_file: Path | None = None
+    # registry client (daemon.json: insecure-registries, registry-mirrors, max-concurrent-*)
+    insecure_registries: list[str] = field(default_factory=list)
+    registry_mirrors: list[str] = field(default_factory=list)
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
+    # where docker.io lives (daemon.json: hub-host); point it elsewhere on air-gapped hosts
+    hub_host: str = "registry-1.docker.io"
+    # OCI runtimes besides builtin/runc/crun (daemon.json: "runtimes": {"name": {"path": "/usr/bin/x"}})
+    runtimes: dict = field(default_factory=dict)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -33,8 +42,26 @@ class Config:
 _JSON_KEYS = {
     "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root",
     "log-level": "log_level", "default-runtime": "runtime", "storage-driver": "storage_driver",
-    "cgroup-parent": "cgroup_parent",
+    "cgroup-parent": "cgroup_parent", "hub-host": "hub_host",
 }
+
+
+_LIST_KEYS = {"insecure-registries": "insecure_registries", "registry-mirrors": "registry_mirrors"}
+_INT_KEYS = {"max-concurrent-downloads": "max_concurrent_downloads",
+             "max-concurrent-uploads": "max_concurrent_uploads"}
+
+
+def _apply_typed(cfg: Config, path: Path, key: str, value: object) -> None:
+    if key in _LIST_KEYS:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                   f"{key} must be an array of strings, not {json.dumps(value)}")
+        setattr(cfg, _LIST_KEYS[key], list(value))
+    else:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                   f"{key} must be a positive integer, not {json.dumps(value)}")
+        setattr(cfg, _INT_KEYS[key], value)
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -79,6 +106,16 @@ def _apply_json(cfg: Config, path: Path) -> None:
     if not isinstance(data, dict):
         raise InvalidParameter(f"unable to configure the daemon with file {path}: not a JSON object")
     for key, value in data.items():
+        if key == "runtimes":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) and isinstance(v.get("path", ""), str)
+                                                      for v in value.values()):
+                raise InvalidParameter(f"unable to configure the daemon with file {path}: runtimes must map "
+                                       f"names to {{\"path\": ...}}, not {json.dumps(value)}")
+            cfg.runtimes = dict(value)
+            continue
+        if key in _LIST_KEYS or key in _INT_KEYS:
+            _apply_typed(cfg, path, key, value)
+            continue
         attr = _JSON_KEYS.get(key)
         if attr is not None and not (
                 (attr != "hosts" and isinstance(value, str)) or

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import platform as _platform
+import re
 import shlex
 from typing import Any
 
@@ -12,8 +13,10 @@ from .store import now_rfc3339
 DOCKER_VERSION = "20.10.24"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64"}
-CHANGE_COMMANDS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER",
-                   "VOLUME", "WORKDIR")
+CHANGE_COMMANDS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL", "ONBUILD", "STOPSIGNAL",
+                   "USER", "VOLUME", "WORKDIR")
+_DURATION = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
 
 
 def empty_container_config() -> dict[str, Any]:
@@ -113,6 +116,55 @@ def apply_changes(cfg: dict[str, Any], changes: list[str]) -> None:
             cfg["StopSignal"] = rest
         elif instr == "ONBUILD":
             cfg["OnBuild"] = [*(cfg.get("OnBuild") or []), rest]
+        elif instr == "HEALTHCHECK":
+            cfg["Healthcheck"] = _healthcheck(rest)
+
+
+def _go_duration_ns(flag: str, value: str) -> int:
+    """A Go time.Duration ("1m30s", "500ms") in nanoseconds."""
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(value):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT_NS[m.group(2)]
+        pos = m.end()
+    if not value or pos != len(value):
+        raise InvalidParameter(f'time: invalid duration "{value}" for flag --{flag}')
+    return int(total)
+
+
+def _healthcheck(rest: str) -> dict[str, Any]:
+    """HEALTHCHECK [--interval=D --timeout=D --start-period=D --retries=N] CMD ... | NONE."""
+    health: dict[str, Any] = {}
+    words = rest.split(None, 1)
+    while words and words[0].startswith("--"):
+        flag, _, value = words[0][2:].partition("=")
+        key = {"interval": "Interval", "timeout": "Timeout", "start-period": "StartPeriod"}.get(flag)
+        if key is not None:
+            health[key] = _go_duration_ns(flag, value)
+        elif flag == "retries" and value.isdigit():
+            health["Retries"] = int(value)
+        else:
+            raise InvalidParameter(f"Unknown flag: {flag}" if flag != "retries" else
+                                   f"invalid value for --retries: {value}")
+        words = words[1].split(None, 1) if len(words) > 1 else []
+    kind = words[0].upper() if words else ""
+    args = words[1].strip() if len(words) > 1 else ""
+    if kind == "NONE":
+        if health or args:
+            raise InvalidParameter("HEALTHCHECK NONE takes no arguments")
+        return {"Test": ["NONE"]}
+    if kind != "CMD":
+        raise InvalidParameter(f'Unknown type "{kind}" in HEALTHCHECK (try CMD)')
+    try:
+        value = json.loads(args)
+    except ValueError:
+        value = None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        health["Test"] = ["CMD", *value]
+    else:
+        health["Test"] = ["CMD-SHELL", args]
+    return {"Test": health.pop("Test"), **health}
 
 
 def import_config(diff_id: str, changes: list[str], message: str, platform: str | None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from ..errors import InvalidParameter, NotFound
 from ..snapshots import mounter
@@ -26,6 +27,7 @@ class ImageService:
         self.store.recover()
         self._mounted: dict[str, str] = {}   # container ID -> where its rootfs is mounted
         self._mount_lock = threading.Lock()
+        self._borrowed: dict[str, int] = {}  # container ID -> users of a temporary rootfs mount
 
     # -- names ------------------------------------------------------------------------
     def resolve(self, name: str) -> str:
@@ -161,6 +163,27 @@ class ImageService:
         finally:
             if temporary:
                 mounter.unmount(target)  # type: ignore[arg-type]
+
+    @contextmanager
+    def rootfs(self, container_id: str) -> Iterator[str]:
+        """The container's merged filesystem, mounted for the block if it is not already (archive API)."""
+        with self._mount_lock:
+            target = self._mounted.get(container_id)
+            temporary = target is None or not mounter.sysmount.is_mountpoint(target)
+            if temporary:
+                target = self.store.driver.merged_dir(container_id)
+                mounter.mount(self.store.driver.mounts(container_id), target)
+                self._borrowed[container_id] = self._borrowed.get(container_id, 0) + 1
+        try:
+            yield target  # type: ignore[misc]
+        finally:
+            if temporary:
+                with self._mount_lock:
+                    left = self._borrowed.pop(container_id, 1) - 1
+                    if left > 0:
+                        self._borrowed[container_id] = left  # a concurrent copy still reads it
+                    else:
+                        mounter.unmount(target)  # type: ignore[arg-type]
 
     def rootfs_size(self, container_id: str) -> int:
         return self.store.driver.diff_size(container_id)

@@ -37,6 +37,9 @@ class Kernel:
     def setns_path(self, path: str, nstype: int = 0) -> None:
         namespaces.setns_path(path, nstype)
 
+    def setns_fd(self, fd: int, nstype: int = 0) -> None:
+        namespaces.setns(fd, nstype)
+
     def link_up(self, name: str) -> None:
         process.link_up(name)
 
@@ -78,6 +81,9 @@ class RecordingKernel(Kernel):
 
     def setns_path(self, path: str, nstype: int = 0) -> None:
         self.calls.append(("setns", path, nstype))
+
+    def setns_fd(self, fd: int, nstype: int = 0) -> None:
+        self.calls.append(("setns_fd", fd, nstype))
 
     def link_up(self, name: str) -> None:
         self.calls.append(("link_up", name))

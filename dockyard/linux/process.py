@@ -98,6 +98,25 @@ def make_controlling_tty(fd: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
 
 
+TIOCSPTLCK = 0x40045431
+TIOCGPTPEER = 0x5441
+
+
+def open_pty(ptmx: str = "/dev/ptmx") -> tuple[int, int]:
+    """A pty pair from `ptmx` (inside a container: its own devpts instance); returns (master, slave).
+
+    TIOCGPTPEER opens the slave through the master, so no /dev/pts path is looked up.
+    """
+    master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+        slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)
+    except BaseException:
+        os.close(master)
+        raise
+    return master, int(slave)
+
+
 def set_winsize(fd: int, height: int, width: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 

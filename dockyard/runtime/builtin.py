@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from ..cgroups import DEFAULT_ROOT, Resources, is_v2, open_cgroup
-from ..linux.namespaces import CLONE_NEWPID, OCI_TYPES, setns, setns_path, unshare
+from ..linux.namespaces import CLONE_NEWPID, OCI_TYPES, PROC_NAMES, setns, setns_path, unshare
+from . import execproc
 from . import init as initlib
 from .state import atomic_write_json, now_rfc3339, proc_start_time
 
@@ -64,9 +65,13 @@ def _alive(st: dict[str, Any]) -> bool:
 
 
 def create(container_id: str, bundle: str, state_root: str,
-           stdio: tuple[int | None, int, int] = (None, 1, 2), console_fd: int | None = None,
+           stdio: tuple[int | None, int, int] = (None, 1, 2), console_socket: int | None = None,
            cgroup_root: str = DEFAULT_ROOT) -> int:
-    """Set the container up to the point of execve and return its host pid; the caller must reap it."""
+    """Set the container up to the point of execve and return its host pid; the caller must reap it.
+
+    With `console_socket` (a connected unix socket) the init opens a pty inside the container and
+    sends its master back over that socket before it reports ready.
+    """
     sdir = _state_dir(state_root, container_id)
     bundle = os.path.abspath(bundle)
     try:
@@ -78,7 +83,13 @@ def create(container_id: str, bundle: str, state_root: str,
     try:
         os.mkdir(sdir, 0o711)
     except FileExistsError:
-        raise RuntimeCreateError(f"container with id exists: {container_id}") from None
+        if not _stale(container_id, state_root):
+            raise RuntimeCreateError(f"container with id exists: {container_id}") from None
+        try:
+            delete(container_id, state_root, force=True)  # left by a supervisor that died
+        except ContainerNotFound:
+            _remove_dir(sdir)
+        os.mkdir(sdir, 0o711)
     linux = spec.get("linux") or {}
     ns = linux.get("namespaces") or []
     if any(n.get("type") == "user" for n in ns):
@@ -96,7 +107,7 @@ def create(container_id: str, bundle: str, state_root: str,
         cg.create(Resources.from_oci(linux.get("resources")))
         args = initlib.InitArgs(
             spec=spec, rootfs=rootfs, sync_fd=-1, fifo_path=fifo, cgroup=cg, stdio=stdio,
-            console_fd=console_fd, v2_host=is_v2(cgroup_root),
+            console_socket=console_socket, v2_host=is_v2(cgroup_root),
             join={n["type"]: n["path"] for n in ns if n.get("path") and n["type"] != "pid"},
             new=sum(OCI_TYPES[n["type"]] for n in ns if not n.get("path") and n["type"] != "pid"),
         )
@@ -130,6 +141,14 @@ def create(container_id: str, bundle: str, state_root: str,
                 os.close(fd)
 
 
+def _stale(container_id: str, state_root: str) -> bool:
+    """A state dir whose init is gone (its supervisor was killed): safe to delete and reuse."""
+    try:
+        return not _alive(_load(container_id, state_root))
+    except (ContainerNotFound, ValueError):
+        return not os.path.exists(os.path.join(_state_dir(state_root, container_id), "exec.fifo"))
+
+
 def _fork_init(args: initlib.InitArgs, pid_ns: dict[str, Any] | None) -> int:
     """Fork the container's pid 1. With a pid namespace we switch our pid_for_children and back,
     so the init is our direct child: one fork, and the caller reaps it (no reparenting needed)."""
@@ -154,6 +173,60 @@ def _fork_init(args: initlib.InitArgs, pid_ns: dict[str, Any] | None) -> int:
         if own >= 0:
             setns(own, CLONE_NEWPID)
             os.close(own)
+
+
+def exec_(container_id: str, state_root: str, process: dict[str, Any],
+          stdio: tuple[int | None, int, int] = (None, 1, 2), console_socket: int | None = None) -> int:
+    """Start `process` (OCI `process`) in the running container: its cgroup, every namespace of its
+    init, and return the host pid (the caller reaps it). Like `runc exec --process`."""
+    st = _load(container_id, state_root)
+    if not _alive(st):
+        raise ContainerNotRunning("cannot exec in a stopped container")
+    init_pid = st["pid"]
+    fds: dict[str, int] = {}
+    r = w = -1
+    pid = 0
+    try:
+        for typ, name in PROC_NAMES.items():
+            if typ == "user":
+                continue
+            theirs = f"/proc/{init_pid}/ns/{name}"
+            try:
+                if os.stat(theirs).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
+                    continue  # shared with the host (e.g. --network host): nothing to join
+                fds[typ] = os.open(theirs, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+        cg = open_cgroup(st["cgroupsPath"], st.get("cgroupRoot", DEFAULT_ROOT))
+        r, w = os.pipe2(os.O_CLOEXEC)
+        args = execproc.ExecArgs(process=process, sync_fd=w, cgroup=cg, stdio=stdio,
+                                 console_socket=console_socket,
+                                 join={t: fd for t, fd in fds.items() if t != "pid"})
+        pid_fd = fds.get("pid")
+        own = -1
+        if pid_fd is not None:
+            own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            setns(pid_fd, CLONE_NEWPID)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                execproc.run(args)  # never returns
+                os._exit(1)
+        finally:
+            if own >= 0:
+                setns(own, CLONE_NEWPID)
+                os.close(own)
+        os.close(w)
+        w = -1
+        msg = _read_report(r)
+        if msg.get("type") == "error":
+            _kill_and_reap(pid)
+            raise RuntimeCreateError(msg.get("message") or "exec failed", int(msg.get("code") or 1))
+        return pid
+    finally:
+        for fd in [r, w, *fds.values()]:
+            if fd >= 0:
+                os.close(fd)
 
 
 def _read_report(fd: int) -> dict[str, Any]:

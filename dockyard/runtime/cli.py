@@ -39,6 +39,16 @@ def _parser() -> argparse.ArgumentParser:
         if verb == "run":
             p.add_argument("--detach", "-d", action="store_true")
         p.add_argument("id")
+    p = sub.add_parser("exec")
+    p.add_argument("--process", "-p", default="", help="path to a process.json (OCI `process`)")
+    p.add_argument("--console-socket", default="")
+    p.add_argument("--pid-file", default="")
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--tty", "-t", action="store_true")
+    p.add_argument("--cwd", default="")
+    p.add_argument("--env", "-e", action="append", default=[])
+    p.add_argument("id")
+    p.add_argument("command", nargs=argparse.REMAINDER)
     for verb in ("start", "state"):
         sub.add_parser(verb).add_argument("id")
     p = sub.add_parser("kill")
@@ -51,27 +61,61 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _console(path: str) -> socket.socket | None:
+    """runc's protocol: the container's pty master travels to the caller over this socket (SCM_RIGHTS)."""
+    if not path:
+        return None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
 def _create(a: argparse.Namespace) -> int:
-    console = master = None
-    if a.console_socket:
-        master, console = os.openpty()
+    sock = _console(a.console_socket)
     try:
-        pid = builtin.create(a.id, a.bundle, a.root, (0, 1, 2), console_fd=console)
+        pid = builtin.create(a.id, a.bundle, a.root, (0, 1, 2),
+                             console_socket=sock.fileno() if sock else None)
     finally:
-        if console is not None:
-            os.close(console)
-    if master is not None:
-        # runc's protocol: the pty master travels to the caller over the socket as SCM_RIGHTS.
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(a.console_socket)
-            socket.send_fds(s, [b"/dev/ptmx"], [master])
-        os.close(master)
+        if sock is not None:
+            sock.close()
     if a.pid_file:
         tmp = a.pid_file + ".tmp"
         with open(tmp, "w") as f:
             f.write(str(pid))
         os.rename(tmp, a.pid_file)
     return pid
+
+
+def _exec(a: argparse.Namespace) -> int:
+    """runc's `exec`: a process.json, or a command line with -e/--cwd/-t on top of the container's own process."""
+    if a.process:
+        with open(a.process) as f:
+            process = json.load(f)
+    else:
+        if not a.command:
+            raise ValueError("exec needs --process or a command")
+        st = builtin.state(a.id, a.root)
+        with open(os.path.join(st["bundle"], "config.json")) as f:
+            process = dict(json.load(f).get("process") or {})
+        process.update(args=a.command, terminal=a.tty, env=list(process.get("env") or []) + a.env)
+        if a.cwd:
+            process["cwd"] = a.cwd
+    sock = _console(a.console_socket) if process.get("terminal") else None
+    try:
+        pid = builtin.exec_(a.id, a.root, process, (0, 1, 2), console_socket=sock.fileno() if sock else None)
+    finally:
+        if sock is not None:
+            sock.close()
+    if a.pid_file:
+        tmp = a.pid_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(pid))
+        os.rename(tmp, a.pid_file)
+    if a.detach:
+        return 0
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
 
 
 def _run(a: argparse.Namespace) -> int:
@@ -109,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             _create(a)
         elif a.verb == "run":
             sys.exit(_run(a))
+        elif a.verb == "exec":
+            sys.exit(_exec(a))
         elif a.verb == "start":
             builtin.start(a.id, a.root)
         elif a.verb == "state":
@@ -119,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             builtin.delete(a.id, a.root, a.force)
     except builtin.RuntimeCreateError as e:
         _log_error(a, f"{a.verb} failed: unable to start container process: {e.message}")
-        sys.exit(1)
+        sys.exit(255 if a.verb == "exec" else 1)
     except (builtin.RuntimeError_, OSError, ValueError, AttributeError) as e:
         _log_error(a, str(e))
         sys.exit(1)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
-from typing import Protocol
+import tempfile
+from typing import Any, Protocol
 
 from . import builtin
 from .builtin import RuntimeCreateError
@@ -18,6 +20,10 @@ class RuntimeDriver(Protocol):
         """Create the container; return (host pid, pty master or None). The caller reaps the pid."""
 
     def start(self, id: str) -> None: ...
+
+    def exec(self, id: str, exec_id: str, process: dict[str, Any], stdio: tuple[int | None, int, int],
+             tty: bool) -> tuple[int, int | None]:
+        """Start OCI `process` in running container `id`; return (host pid, pty master or None)."""
 
     def kill(self, id: str, sig: int, all: bool = False) -> None: ...
 
@@ -44,17 +50,30 @@ class BuiltinDriver:
     def create(self, id: str, bundle: str, stdio: tuple[int | None, int, int], tty: bool) -> tuple[int, int | None]:
         if not tty:
             return builtin.create(id, bundle, self.state_root, stdio), None
-        master, slave = os.openpty()
-        try:
-            return builtin.create(id, bundle, self.state_root, stdio, console_fd=slave), master
-        except BaseException:
-            os.close(master)
-            raise
-        finally:
-            os.close(slave)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with ours, theirs:
+            pid = builtin.create(id, bundle, self.state_root, stdio, console_socket=theirs.fileno())
+            try:
+                return pid, receive_pty(ours)
+            except BaseException:
+                builtin.delete(id, self.state_root, force=True)
+                raise
 
     def start(self, id: str) -> None:
         builtin.start(id, self.state_root)
+
+    def exec(self, id: str, exec_id: str, process: dict[str, Any], stdio: tuple[int | None, int, int],
+             tty: bool) -> tuple[int, int | None]:
+        if not tty:
+            return builtin.exec_(id, self.state_root, process, stdio), None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with ours, theirs:
+            pid = builtin.exec_(id, self.state_root, process, stdio, console_socket=theirs.fileno())
+            try:
+                return pid, receive_pty(ours)
+            except BaseException:
+                os.kill(pid, 9)
+                raise
 
     def kill(self, id: str, sig: int, all: bool = False) -> None:
         builtin.kill(id, self.state_root, sig, all)
@@ -81,7 +100,9 @@ class CliDriver:
     def create(self, id: str, bundle: str, stdio: tuple[int | None, int, int], tty: bool) -> tuple[int, int | None]:
         work = os.path.join(self.state_root, f".{id}")
         os.makedirs(work, exist_ok=True)
-        pid_file, log_file, sock_path = (os.path.join(work, n) for n in ("pid", "log.json", "console.sock"))
+        pid_file, log_file = (os.path.join(work, n) for n in ("pid", "log.json"))
+        sock_dir = tempfile.mkdtemp(prefix="dy-console-") if tty else ""  # unix socket paths are short
+        sock_path = os.path.join(sock_dir, "s")
         cmd = [self.binary, "--root", self.state_root, "--log", log_file, "--log-format", "json",
                "create", "--bundle", bundle, "--pid-file", pid_file]
         listener = None
@@ -104,8 +125,7 @@ class CliDriver:
                 listener.settimeout(5)
                 conn, _ = listener.accept()
                 with conn:
-                    _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
-                master = fds[0]
+                    master = receive_pty(conn)
             return pid, master
         finally:
             if listener is not None:
@@ -116,6 +136,42 @@ class CliDriver:
                 except FileNotFoundError:
                     pass
             os.rmdir(work)
+            if sock_dir:
+                os.rmdir(sock_dir)
+
+    def exec(self, id: str, exec_id: str, process: dict[str, Any], stdio: tuple[int | None, int, int],
+             tty: bool) -> tuple[int, int | None]:
+        work = tempfile.mkdtemp(prefix="dy-exec-")  # short: it holds the console socket
+        pid_file, log_file, proc_file, sock_path = (os.path.join(work, n) for n in ("pid", "log", "p.json", "s"))
+        with open(proc_file, "w") as f:
+            json.dump({**process, "terminal": tty}, f)
+        cmd = [self.binary, "--root", self.state_root, "--log", log_file, "--log-format", "json",
+               "exec", "--process", proc_file, "--detach", "--pid-file", pid_file]
+        listener = None
+        if tty:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(sock_path)
+            listener.listen(1)
+            cmd += ["--console-socket", sock_path]
+        try:
+            rc = subprocess.run(cmd + [id], stdin=stdio[0] if stdio[0] is not None else subprocess.DEVNULL,
+                                stdout=stdio[1], stderr=stdio[2]).returncode
+            if rc != 0:
+                msg = _last_error(log_file) or f"{self.name} exec exited with {rc}"
+                raise RuntimeCreateError(msg, exit_code_for(msg) if exit_code_for(msg) != 1 else 126)
+            with open(pid_file) as f:
+                pid = int(f.read().strip())
+            master = None
+            if listener is not None:
+                listener.settimeout(5)
+                conn, _ = listener.accept()
+                with conn:
+                    master = receive_pty(conn)
+            return pid, master
+        finally:
+            if listener is not None:
+                listener.close()
+            shutil.rmtree(work, ignore_errors=True)
 
     def start(self, id: str) -> None:
         p = self._run("start", id)
@@ -129,6 +185,15 @@ class CliDriver:
 
     def delete(self, id: str, force: bool = False) -> None:
         self._run("delete", *(["--force"] if force else []), id)
+
+
+def receive_pty(sock: socket.socket, timeout: float = 5.0) -> int:
+    """The pty master a runtime sends over a console socket (SCM_RIGHTS)."""
+    sock.settimeout(timeout)
+    _, fds, _, _ = socket.recv_fds(sock, 4096, 1)
+    if not fds:
+        raise builtin.RuntimeError_("the runtime sent no terminal over the console socket")
+    return fds[0]
 
 
 def _last_error(log_file: str) -> str:

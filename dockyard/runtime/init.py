@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import stat
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -12,6 +13,7 @@ from typing import Any, NoReturn
 from ..cgroups import Cgroup
 from ..linux import caps as capslib
 from ..linux import process as proc
+from ..linux import seccomp as seccomplib
 from ..linux.kernel import Kernel
 from ..linux.namespaces import OCI_TYPES
 from . import rootfs as rootfslib
@@ -38,7 +40,7 @@ class InitArgs:
     fifo_path: str
     cgroup: Cgroup | None
     stdio: tuple[int | None, int, int]
-    console_fd: int | None = None
+    console_socket: int | None = None                    # connected unix socket: the pty master goes back on it
     v2_host: bool = False
     join: dict[str, str] = field(default_factory=dict)   # OCI type -> ns path to setns into
     new: int = 0                                          # clone flags to unshare (pid excluded: done by our parent)
@@ -74,18 +76,38 @@ def _send(fd: int, msg: dict[str, Any]) -> None:
 
 
 def _stdio(a: InitArgs) -> None:
+    """A new session; pipes (or the caller's fds) as 0/1/2 unless a terminal comes later (`console`)."""
     os.setsid()
-    if a.console_fd is not None:
-        proc.make_controlling_tty(a.console_fd)
-        fds: tuple[int, int, int] = (a.console_fd, a.console_fd, a.console_fd)
-    else:
-        stdin = a.stdio[0] if a.stdio[0] is not None else os.open("/dev/null", os.O_RDONLY)
-        fds = (stdin, a.stdio[1], a.stdio[2])
+    if a.console_socket is not None:
+        return
+    stdin = a.stdio[0] if a.stdio[0] is not None else os.open("/dev/null", os.O_RDONLY)
+    _dup_stdio((stdin, a.stdio[1], a.stdio[2]))
+
+
+def _dup_stdio(fds: tuple[int, int, int]) -> None:
     # Lift them above 2 first, so e.g. stdout_fd == 0 is not clobbered by stdin's dup2.
     high = [os.dup(fd) for fd in fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target)
         os.close(fd)
+
+
+def console(sock_fd: int, uid: int) -> None:
+    """OCI `process.terminal`: open a pty in the container's own devpts (after pivot_root), hand the
+    master to whoever holds the other end of `sock_fd` (SCM_RIGHTS, like runc's --console-socket),
+    and make the slave our controlling terminal and stdio."""
+    master, slave = proc.open_pty("/dev/ptmx")
+    try:
+        with socket.socket(fileno=os.dup(sock_fd)) as s:
+            socket.send_fds(s, [b"/dev/ptmx"], [master])
+    finally:
+        os.close(master)
+        os.close(sock_fd)
+    if uid:
+        os.fchown(slave, uid, -1)
+    proc.make_controlling_tty(slave)
+    _dup_stdio((slave, slave, slave))
+    os.close(slave)
 
 
 def _user_and_caps(proc_spec: dict[str, Any], bounding: int) -> None:
@@ -118,6 +140,9 @@ def run(a: InitArgs, k: Kernel | None = None) -> NoReturn:
             signal.signal(s, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         os.umask(0)
+        # Built now: libseccomp is a host library, out of reach once we pivot into the rootfs.
+        filt = seccomplib.build(a.spec["linux"]["seccomp"]) \
+            if (a.spec.get("linux") or {}).get("seccomp") else None
         if a.cgroup is not None:
             a.cgroup.add(0)
         for typ, path in a.join.items():
@@ -139,15 +164,21 @@ def run(a: InitArgs, k: Kernel | None = None) -> NoReturn:
                 f.write(str(value))
         rootfslib.finish(k, spec)
         p = spec.get("process") or {}
+        if a.console_socket is not None:
+            console(a.console_socket, int((p.get("user") or {}).get("uid", 0)))
         for rl in p.get("rlimits") or []:
             proc.set_rlimit(rl["type"], int(rl["soft"]), int(rl["hard"]))
         if p.get("oomScoreAdj") is not None:
             proc.set_oom_score_adj(int(p["oomScoreAdj"]))
         cwd = p.get("cwd") or "/"
         os.makedirs(cwd, exist_ok=True)
+        if filt is not None and not p.get("noNewPrivileges"):
+            filt.load()  # without no_new_privs, loading needs CAP_SYS_ADMIN: before caps drop
         _user_and_caps(p, k.bounding_set())
         if p.get("noNewPrivileges"):
             proc.set_no_new_privs()
+            if filt is not None:
+                filt.load()
         env = dict(e.split("=", 1) if "=" in e else (e, "") for e in p.get("env") or [])
         os.chdir(cwd)
         args = p.get("args") or []

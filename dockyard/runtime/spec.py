@@ -7,6 +7,8 @@ import resource
 from dataclasses import dataclass
 from typing import Any
 
+from . import security
+
 # Docker's default capability set (the mask 0xa80425fb).
 DEFAULT_CAPS = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -55,7 +57,7 @@ def _mounts(shm_size: int, files_dir: str, host_network: bool) -> list[dict[str,
 
 def _capabilities(host_config: dict[str, Any]) -> list[str]:
     if host_config.get("Privileged"):
-        return [c for c in _all_caps()]
+        return _all_caps()
     caps = set(DEFAULT_CAPS)
     norm = lambda c: c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()  # noqa: E731
     adds = [norm(c) for c in host_config.get("CapAdd") or []]
@@ -70,9 +72,13 @@ def _capabilities(host_config: dict[str, Any]) -> list[str]:
 
 
 def _all_caps() -> list[str]:
+    """Every capability the daemon itself may hold: its bounding set, not the kernel's full list
+    (these hosts lack CAP_SYS_RESOURCE, and asking for it fails the start)."""
+    from ..linux.caps import bounding_set, to_names
     from ..linux.capnames import CAPABILITIES  # the kernel's list, in one place
 
-    return list(CAPABILITIES)
+    held = set(to_names(bounding_set()))
+    return [c for c in CAPABILITIES if c in held]
 
 
 def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,15 +93,19 @@ def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _resources(host_config: dict[str, Any]) -> dict[str, Any]:
-    res: dict[str, Any] = {"devices": [{"allow": False, "access": "rwm"}]}
+    res: dict[str, Any] = {"devices": [dict(r) for r in security.DEFAULT_DEVICE_RULES]}
     memory = host_config.get("Memory") or 0
     if memory:
         swap = host_config.get("MemorySwap") or 0
         res["memory"] = {"limit": memory}
         # Docker's default: swap allowed up to the memory limit again (total 2x); -1 unlimited
         res["memory"]["swap"] = -1 if swap == -1 else (swap or memory * 2)
-        if host_config.get("OomKillDisable"):
-            res["memory"]["disableOOMKiller"] = True
+    if host_config.get("MemorySwap") and not memory:
+        res.setdefault("memory", {})["swap"] = host_config["MemorySwap"]
+    if host_config.get("OomKillDisable"):
+        res.setdefault("memory", {})["disableOOMKiller"] = True
+    if host_config.get("BlkioWeight"):
+        res["blockIO"] = {"weight": host_config["BlkioWeight"]}
     if host_config.get("MemoryReservation"):
         res.setdefault("memory", {})["reservation"] = host_config["MemoryReservation"]
     pids = host_config.get("PidsLimit")
@@ -121,13 +131,20 @@ def _resources(host_config: dict[str, Any]) -> dict[str, Any]:
 
 def build(*, container_id: str, cgroup_parent: str, args: list[str], env: list[str], cwd: str, user: ProcessUser,
           hostname: str, rootfs: str, files_dir: str, config: dict[str, Any],
-          host_config: dict[str, Any]) -> dict[str, Any]:
+          host_config: dict[str, Any], joined: dict[str, str] | None = None,
+          extra_mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`joined` maps OCI namespace types to the paths to join (--ipc/--pid container:X);
+    `extra_mounts` are the container's volumes, binds and tmpfs mounts, in mount order."""
     network_mode = host_config.get("NetworkMode") or "default"
     caps = _capabilities(host_config)
-    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
-    if network_mode != "host":
-        namespaces.append({"type": "network"})
+    joined = joined or {}
+    modes = {"pid": host_config.get("PidMode") or "", "ipc": host_config.get("IpcMode") or "",
+             "uts": host_config.get("UTSMode") or "", "mount": "",
+             "network": "host" if network_mode == "host" else ""}
+    namespaces = [{"type": t, **({"path": joined[t]} if t in joined else {})}
+                  for t, mode in modes.items() if mode != "host"]
     privileged = bool(host_config.get("Privileged"))
+    sec = security.parse_security_opts(host_config)
     spec: dict[str, Any] = {
         "ociVersion": "1.0.2",
         "process": {
@@ -139,7 +156,7 @@ def build(*, container_id: str, cgroup_parent: str, args: list[str], env: list[s
             "cwd": cwd or "/",
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "rlimits": _rlimits(host_config),
-            "noNewPrivileges": False,
+            "noNewPrivileges": sec.no_new_privileges,
             "oomScoreAdj": int(host_config.get("OomScoreAdj") or 0),
         },
         "root": {"path": rootfs, "readonly": bool(host_config.get("ReadonlyRootfs"))},
@@ -154,9 +171,49 @@ def build(*, container_id: str, cgroup_parent: str, args: list[str], env: list[s
             "readonlyPaths": [] if privileged else READONLY_PATHS,
         },
     }
+    linux = spec["linux"]
+    if sec.seccomp is not None:
+        linux["seccomp"] = security.seccomp.to_oci(sec.seccomp, caps)
+    if host_config.get("Sysctls"):
+        linux["sysctl"] = dict(host_config["Sysctls"])
+    devices, rules = security.user_devices(host_config)
     if privileged:
-        spec["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+        linux["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+        devices = security.host_devices() + devices
+        for m in spec["mounts"]:
+            if m["destination"] == "/sys":
+                m["options"] = [o for o in m["options"] if o != "ro"] + ["rw"]
+    else:
+        linux["resources"]["devices"] += rules
+    if devices:
+        linux["devices"] = devices
+    if modes["uts"] == "host":
+        spec.pop("hostname", None)
+    _ipc_mounts(spec, modes["ipc"], joined.get("shm"))
+    if host_config.get("Init"):
+        spec["mounts"].append({"destination": security.INIT_PATH_IN_CONTAINER, "type": "bind",
+                               "source": security.init_binary(), "options": ["rbind", "ro"]})
+        spec["process"]["args"] = [security.INIT_PATH_IN_CONTAINER, "--", *args]
+    # the user's mounts go under the /etc files Docker keeps on top (a volume on /etc keeps them)
+    etc = [m for m in spec["mounts"] if m["destination"] in ("/etc/resolv.conf", "/etc/hostname",
+                                                             "/etc/hosts")]
+    spec["mounts"] = [m for m in spec["mounts"] if m not in etc] + (extra_mounts or []) + etc
     return spec
+
+
+def _ipc_mounts(spec: dict[str, Any], mode: str, shared_shm: str | None) -> None:
+    """/dev/shm follows the IPC namespace: the host's for host, none for none, and for
+    shareable/container:X a tmpfs the daemon mounted on the host (`joined["shm"]`)."""
+    shm = next((m for m in spec["mounts"] if m["destination"] == "/dev/shm"), None)
+    if shm is None:
+        return
+    if mode == "none":
+        spec["mounts"].remove(shm)
+    elif mode == "host":
+        shm.update({"type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "nodev",
+                                                                     "noexec"]})
+    elif shared_shm:
+        shm.update({"type": "bind", "source": shared_shm, "options": ["rbind"]})
 
 
 def write_bundle(bundle_dir: str, spec: dict[str, Any]) -> None:

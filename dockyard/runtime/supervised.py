@@ -70,7 +70,7 @@ class Container:
                     ours.append(self.stdin_fd)
                     theirs.append(in_r)
                 stdio = (in_r, out_w, err_w)
-            pid, master = driver.create(self.id, self.meta["bundle"], stdio, tty)
+            pid, master = self._runtime_create(driver, stdio, tty)
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -85,13 +85,19 @@ class Container:
             if open_stdin:
                 self.stdin_fd = master
         self.pid = self.record["pid"] = pid
-        self.cgroup_path = _cgroups_path(self.meta["bundle"], self.id)
-        self.writer = JsonFileWriter(self.meta["log_path"])
+        if self.meta.get("bundle"):
+            self.cgroup_path = _cgroups_path(self.meta["bundle"], self.id)
+        if self.meta.get("log_path"):
+            self.writer = JsonFileWriter(self.meta["log_path"])
         for fd in self.outputs:
             os.set_blocking(fd, False)
             self.sup.loop.add_reader(fd, self._on_output, fd)
         if self.stdin_fd >= 0:
             os.set_blocking(self.stdin_fd, False)
+
+    def _runtime_create(self, driver: RuntimeDriver, stdio: tuple[int | None, int, int],
+                        tty: bool) -> tuple[int, int | None]:
+        return driver.create(self.id, self.meta["bundle"], stdio, tty)
 
     def start(self) -> None:
         assert self.driver is not None
@@ -125,8 +131,8 @@ class Container:
         if not data:
             self._close_output(fd)
             return
-        assert self.writer is not None
-        self.writer.write(stream, data)
+        if self.writer is not None:
+            self.writer.write(stream, data)
         kind = protocol.STDOUT if stream == "stdout" else protocol.STDERR
         frame = protocol.frame(kind, data)
         for a in self.attaches:
@@ -272,6 +278,40 @@ class Container:
             self.sup.loop.add_reader(pidfd, gone)
         else:
             self.record.update(status="exited", exit_code=255, finished_at=now_rfc3339())
+
+
+class ExecProcess(Container):
+    """A process started in a running container (exec): the same stdio handling, no log, no runtime state."""
+
+    def __init__(self, sup: "Supervisor", container: Container, exec_id: str, meta: dict[str, Any]) -> None:
+        super().__init__(sup, exec_id, meta)
+        self.container = container
+
+    def _runtime_create(self, driver: RuntimeDriver, stdio: tuple[int | None, int, int],
+                        tty: bool) -> tuple[int, int | None]:
+        return driver.exec(self.container.id, self.id, self.meta["process"], stdio, tty)
+
+    def spawn(self, driver: RuntimeDriver) -> None:
+        super().spawn(driver)
+        self.record.update(status="running", started_at=now_rfc3339())
+
+    def kill(self, sig: int, all: bool = False) -> None:
+        if self.record["status"] == "running" and proc_start_time(self.pid) is not None:
+            os.kill(self.pid, sig)
+
+    def _maybe_finish(self) -> None:
+        if self.exit_code is None or self.outputs or self.record["status"] == "exited":
+            return
+        self.record.update(status="exited", exit_code=self.exit_code)
+        self._release()
+        for a in self.attaches:
+            if not a.writer.is_closing():
+                a.writer.write(protocol.frame(protocol.END))
+        self.attaches.clear()
+        for w in self.waiters:
+            if not w.done():
+                w.set_result(dict(self.record))
+        self.waiters.clear()
 
 
 def _cgroups_path(bundle: str, id: str) -> str:

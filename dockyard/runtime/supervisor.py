@@ -15,10 +15,10 @@ from typing import Any
 from .. import errors
 from ..linux.process import set_child_subreaper
 from . import protocol
-from .builtin import RuntimeCreateError
+from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
 from .state import atomic_write_json, read_json
-from .supervised import Container
+from .supervised import Container, ExecProcess
 
 log = logging.getLogger("dockyard.supervisor")
 
@@ -29,6 +29,7 @@ class Supervisor:
         self.containers: dict[str, Container] = {}
         self.by_pid: dict[int, Container] = {}
         self.drivers: dict[str, RuntimeDriver] = {}
+        self.execs: dict[str, ExecProcess] = {}
         self.loop = asyncio.get_running_loop()
 
     # -- runtime drivers ---------------------------------------------------------------------
@@ -116,6 +117,52 @@ class Supervisor:
         atomic_write_json(os.path.join(d, "container.json"), {**meta, "pid": c.pid})
         return {"pid": c.pid}
 
+    # -- exec: extra processes in running containers --------------------------------------
+    def spawn_exec(self, id: str, exec_id: str, process: dict[str, Any], tty: bool,
+                   open_stdin: bool) -> ExecProcess:
+        c = self.get(id)
+        if c.record["status"] != "running" or c.driver is None:
+            raise errors.Conflict(f"Container {id} is not running")
+        if exec_id in self.execs:
+            raise errors.Conflict(f"exec {exec_id} already exists")
+        e = ExecProcess(self, c, exec_id, {"process": process, "tty": tty, "open_stdin": open_stdin})
+        try:
+            e.spawn(c.driver)
+        except RuntimeCreateError as err:
+            out = errors.ExecNotFound(f"OCI runtime exec failed: exec failed: unable to start container "
+                                      f"process: {err.message}: unknown")
+            out.exit_code = err.exit_code if err.exit_code in (126, 127) else 126  # type: ignore[attr-defined]
+            raise out from None
+        except (ContainerNotRunning, ContainerNotFound):
+            raise errors.Conflict(f"Container {id} is not running") from None
+        self.execs[exec_id] = e
+        self.by_pid[e.pid] = e
+        return e
+
+    async def op_exec(self, id: str, exec_id: str, process: dict[str, Any], tty: bool = False,
+                      open_stdin: bool = False) -> dict[str, Any]:
+        """A detached exec: its output goes nowhere."""
+        return {"pid": self.spawn_exec(id, exec_id, process, tty, open_stdin).pid}
+
+    def get_exec(self, exec_id: str) -> ExecProcess:
+        e = self.execs.get(exec_id)
+        if e is None:
+            raise errors.NotFound(f"No such exec instance: {exec_id}")
+        return e
+
+    async def op_exec_wait(self, exec_id: str) -> dict[str, Any]:
+        return await self.get_exec(exec_id).wait()
+
+    async def op_exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        self.get_exec(exec_id).resize(height, width)
+
+    async def op_exec_forget(self, exec_id: str) -> None:
+        e = self.execs.pop(exec_id, None)
+        if e is not None and e.record["status"] == "exited":
+            e.forget()
+        elif e is not None:
+            self.execs[exec_id] = e  # still running: kept until it exits
+
     async def op_start(self, id: str) -> None:
         c = self.get(id)
         if c.record["status"] != "created":
@@ -134,6 +181,10 @@ class Supervisor:
             c.kill(signal.SIGKILL, all=True)
             await asyncio.wait_for(c.wait(), 10)
         self.containers.pop(id, None)
+        for exec_id, e in list(self.execs.items()):
+            if e.container is c:
+                self.execs.pop(exec_id)
+                e.forget()
         c.forget()
         self.by_pid.pop(c.pid, None)
         shutil.rmtree(self.cdir(id), ignore_errors=True)
@@ -158,7 +209,7 @@ class Supervisor:
             if not first:
                 return
             msg = protocol.decode(first)
-            if msg.get("op") == "attach":
+            if msg.get("op") in ("attach", "exec_attach"):
                 await self.serve_attach(msg, reader, writer)
                 return
             while msg is not None:
@@ -192,13 +243,21 @@ class Supervisor:
 
     async def serve_attach(self, msg: dict[str, Any], reader: asyncio.StreamReader,
                            writer: asyncio.StreamWriter) -> None:
+        result: dict[str, Any] | None = None
         try:
-            c = self.get(msg["id"])
+            if msg["op"] == "exec_attach":
+                # Spawn and subscribe in one step, so not a byte of the exec's output is missed.
+                c: Container = self.spawn_exec(msg["id"], msg["exec_id"], msg["process"], bool(msg.get("tty")),
+                                               bool(msg.get("stdin")))
+                result = {"pid": c.pid}
+            else:
+                c = self.get(msg["id"])
         except errors.DockyardError as e:
-            writer.write(protocol.encode({"error": {"kind": type(e).__name__, "message": e.message}}))
+            writer.write(protocol.encode({"error": {"kind": type(e).__name__, "message": e.message,
+                                                    "exit_code": getattr(e, "exit_code", None)}}))
             return
         sub = c.attach(writer, bool(msg.get("stdout")), bool(msg.get("stderr")))
-        writer.write(protocol.encode({"result": None}))
+        writer.write(protocol.encode({"result": result}))
         try:
             while True:
                 head = await reader.readexactly(protocol.FRAME.size)

@@ -54,6 +54,7 @@ class AttachStream:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._r, self._w = reader, writer
         self._done = False
+        self.pid = 0
 
     async def read(self) -> tuple[int, bytes] | None:
         if self._done:
@@ -190,15 +191,40 @@ class SupervisorClient:
         await self._call("resize", id=id, height=height, width=width)
 
     async def attach(self, id: str, stdin: bool, stdout: bool, stderr: bool) -> AttachStream:
+        return await self._attach({"op": "attach", "id": id, "stdin": stdin, "stdout": stdout, "stderr": stderr})
+
+    async def _attach(self, request: dict[str, Any]) -> AttachStream:
         r, w = await self._open(self.exec_root)
-        w.write(protocol.encode({"op": "attach", "id": id, "stdin": stdin, "stdout": stdout, "stderr": stderr}))
+        w.write(protocol.encode(request))
         await w.drain()
         line = await r.readline()
         msg = protocol.decode(line) if line else {"error": {"kind": "Unavailable", "message": "supervisor closed"}}
         if "error" in msg:
             w.close()
             raise _error(msg["error"])
-        return AttachStream(r, w)
+        stream = AttachStream(r, w)
+        stream.pid = int((msg.get("result") or {}).get("pid") or 0)
+        return stream
+
+    # -- exec --------------------------------------------------------------------------------
+    async def exec_attached(self, id: str, exec_id: str, process: dict[str, Any], tty: bool, stdin: bool,
+                            stdout: bool, stderr: bool) -> AttachStream:
+        """Start an exec and stream its stdio (its pid is `stream.pid`)."""
+        return await self._attach({"op": "exec_attach", "id": id, "exec_id": exec_id, "process": process,
+                                   "tty": tty, "stdin": stdin, "stdout": stdout, "stderr": stderr})
+
+    async def exec_detached(self, id: str, exec_id: str, process: dict[str, Any], tty: bool) -> int:
+        res = await self._call("exec", id=id, exec_id=exec_id, process=process, tty=tty, open_stdin=False)
+        return int(res["pid"])
+
+    async def exec_wait(self, exec_id: str) -> dict[str, Any]:
+        return dict(await self._call("exec_wait", exec_id=exec_id))
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        await self._call("exec_resize", exec_id=exec_id, height=height, width=width)
+
+    async def exec_forget(self, exec_id: str) -> None:
+        await self._call("exec_forget", exec_id=exec_id)
 
     async def close(self) -> None:
         self._reader_task.cancel()

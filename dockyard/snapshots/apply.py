@@ -16,7 +16,7 @@ from .streams import HashReader, TeeReader, decompressed
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
-WhiteoutMode = Literal["overlay", "delete"]
+WhiteoutMode = Literal["overlay", "delete", "none"]  # "none": `.wh.` names are plain files (docker cp)
 _CHUNK = 1 << 20
 
 
@@ -118,7 +118,7 @@ class _Applier:
         if rel == "":
             return  # the layer root itself: its metadata belongs to the snapshotter
         base = rel.rsplit("/", 1)[-1]
-        if base.startswith(WHITEOUT_PREFIX):
+        if base.startswith(WHITEOUT_PREFIX) and self.whiteouts != "none":
             self._whiteout(rel, base)
             return
         self._parent(rel)

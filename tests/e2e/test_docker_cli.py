@@ -487,9 +487,11 @@ def test_network_host_sees_host_interfaces(daemon):
     rc, out, err = run_out(daemon, "--network", "host", "busybox", "ls", "/sys/class/net")
     after = set(os.listdir("/sys/class/net"))
     assert rc == 0, err
+    # test daemons running beside this one make and remove links (dyt…) at any moment
+    transient = lambda names: {n for n in names if not n.startswith("dyt")}  # noqa: E731
     seen = set(out.decode().split())
-    assert before & after <= seen
-    assert seen <= before | after
+    assert transient(before & after) <= seen
+    assert transient(seen) <= before | after
     assert len(seen) > 1 or before == {"lo"}
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+import random
+import secrets
 import os
 import shutil
 import signal
@@ -35,15 +37,24 @@ def _ping(sock: str) -> bool:
 
 
 class TestDaemon:
-    def __init__(self, base: Path | None = None, runtime: str = "builtin") -> None:
+    def __init__(self, base: Path | None = None, runtime: str = "builtin",
+                 extra_config: dict | None = None) -> None:
         self.base = Path(base or tempfile.mkdtemp(prefix=f"{TEST_PREFIX}-"))
         self.data_root = self.base / "data"
         self.exec_root = self.base / "exec"
         self.socket = str(self.base / "dockyard.sock")
         self.cgroup_parent = f"{TEST_PREFIX}-{self.base.name}"
         self.config_file = self.base / "daemon.json"
-        self.config_file.write_text(json.dumps({"cgroup-parent": self.cgroup_parent,
-                                                "default-runtime": runtime}))
+        # kernel objects of its networks: links named <net_prefix>..., nftables table ip <net_prefix>
+        self.net_prefix = f"dyt{secrets.token_hex(2)}"
+        self.subnet_base = f"10.{random.randint(64, 250)}.0.0/16"
+        self.config_file.write_text(json.dumps({
+            "cgroup-parent": self.cgroup_parent, "default-runtime": runtime,
+            # docker.io is out of reach from tests: a refused loopback port, not a DNS query
+            "hub-host": "127.0.0.1:9",
+            "network-prefix": self.net_prefix,
+            "default-address-pools": [{"base": self.subnet_base, "size": 24}],
+            **(extra_config or {})}))
         self.proc: subprocess.Popen | None = None
         self.log_path = self.base / "dockyardd.log"
 
@@ -91,6 +102,7 @@ class TestDaemon:
                 pass
         _kill_cgroup_tree(self.cgroup_parent)
         _unmount_under(str(self.base))
+        _remove_network_objects(self.net_prefix)
         _remove_cgroups(self.cgroup_parent)
         shutil.rmtree(self.base, ignore_errors=True)
 
@@ -165,6 +177,16 @@ def _mountpoints_under(prefix: str) -> list[str]:
 def _unmount_under(prefix: str) -> None:
     for point in sorted(_mountpoints_under(prefix), key=len, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def _remove_network_objects(prefix: str) -> None:
+    """Links and the nftables table a test daemon made (all named from its own prefix)."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        name = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
+        if name.startswith(prefix):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", prefix], capture_output=True)
 
 
 def _cgroup_dirs(parent: str) -> list[Path]:

@@ -108,7 +108,9 @@ def pull(all_tags: bool, quiet: bool, image: str) -> None:
         click.echo("Using default tag: latest")
     params = {"fromImage": references.normalize_name(name),
               "tag": None if all_tags else (digest or tag_ or "latest")}
-    resp = get_client().request("POST", "/images/create", params)
+    from dockyard.cli.commands.registry import auth_header, registry_of
+    resp = get_client().request("POST", "/images/create", params,
+                                headers={"X-Registry-Auth": auth_header(registry_of(image))})
     try:
         show_json_stream(resp, open(os.devnull, "w") if quiet else sys.stdout)
     finally:

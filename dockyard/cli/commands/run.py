@@ -12,10 +12,12 @@ from dockyard.cli import references
 from dockyard.cli.client import APIError, CLIError, Client
 from dockyard.cli.commands.common import for_each, get_client, show_json_stream
 from dockyard.cli.createopts import CreateOptions, build_create_body
-from dockyard.cli.hijack import Hijacked, RawTerminal, forward_stdin, hijack, monitor_tty_size
+from dockyard.cli.hijack import (Hijacked, RawTerminal, forward_stdin, hijack, monitor_tty_size,
+                                 parse_detach_keys)
 from dockyard.cli.streams import SystemError_
 
 MULTI = {"multiple": True}
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 
 def create_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,6 +33,8 @@ def create_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-h", "--hostname", help="Container host name"),
         click.option("--domainname", help="Container NIS domain name"),
         click.option("--network", "--net", "network", help="Connect a container to a network"),
+        click.option("--network-alias", **MULTI, help="Add network-scoped alias for the container"),
+        click.option("--ip", help="IPv4 address (e.g., 172.30.100.104)"),
         click.option("-m", "--memory", help="Memory limit"),
         click.option("--memory-swap", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
         click.option("--memory-reservation", help="Memory soft limit"),
@@ -69,6 +73,16 @@ def create_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--security-opt", **MULTI, help="Security Options"),
         click.option("--ulimit", **MULTI, help="Ulimit options"),
         click.option("--health-cmd", help="Command to run to check health"),
+        click.option("--health-interval", help="Time between running the check (ms|s|m|h)"),
+        click.option("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h)"),
+        click.option("--health-retries", type=int, help="Consecutive failures needed to report unhealthy"),
+        click.option("--health-start-period", help="Start period for the container to initialize"),
+        click.option("--no-healthcheck", is_flag=True, help="Disable any container-specified HEALTHCHECK"),
+        click.option("--device", **MULTI, help="Add a host device to the container"),
+        click.option("--blkio-weight", type=int, help="Block IO (relative weight), between 10 and 1000"),
+        click.option("--oom-kill-disable", is_flag=True, help="Disable OOM Killer"),
+        click.option("--volumes-from", **MULTI, help="Mount volumes from the specified container(s)"),
+        click.option("--runtime", help="Runtime to use for this container"),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -89,9 +103,11 @@ def pull_image(client: Client, image: str, out: Any = None) -> None:
         resp.close()
 
 
-def create_container(client: Client, opts: CreateOptions) -> str:
+def create_container(client: Client, opts: CreateOptions, runtime: str | None = None) -> str:
     """Create, pulling the image once if the daemon does not have it; print warnings; return the ID."""
     body = build_create_body(opts)
+    if runtime:
+        body.setdefault("HostConfig", {})["Runtime"] = runtime
     params = {"name": opts.name} if opts.name else None
     try:
         result = client.post("/containers/create", params, body)
@@ -140,11 +156,14 @@ class _SignalProxy:
 
 
 def attach_start_wait(client: Client, container: str, *, tty: bool, stdin: bool, stdout: bool = True,
-                      stderr: bool = True, auto_remove: bool = False, start: bool = True) -> int:
-    """Attach, ask for the exit status, start, copy the streams; return the exit code."""
-    params = {"stream": 1, "stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr)}
+                      stderr: bool = True, auto_remove: bool = False, start: bool = True,
+                      sig_proxy: bool = True, detach_keys: str | None = None, escape_is_error: bool = False) -> int:
+    """Attach, ask for the exit status, start, copy the streams; return the exit code (0 if detached)."""
+    keys = parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS)
+    params = {"stream": 1, "stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr),
+              "detachKeys": detach_keys}
     conn: Hijacked = hijack(client, f"/containers/{container}/attach", params, multiplexed=not tty)
-    condition = "removed" if auto_remove else "next-exit"
+    condition = "removed" if auto_remove else ("next-exit" if start else "not-running")
     wait_conn, _ = client.send("POST", f"/containers/{container}/wait", {"condition": condition})
     wait_resp = client.receive(wait_conn)
     proxy = None
@@ -160,16 +179,23 @@ def attach_start_wait(client: Client, container: str, *, tty: bool, stdin: bool,
                 raise CLIError(exc.message, start_error_status(exc.explanation)) from None
         if tty:
             monitor_tty_size(lambda h, w: client.post(f"/containers/{container}/resize", {"h": h, "w": w}))
-        else:
+        elif sig_proxy:
             proxy = _SignalProxy(client, container)
         if stdin:
-            forward_stdin(conn)
+            forward_stdin(conn, detach_keys=keys if tty else b"")
         try:
             conn.copy_output()
         except SystemError_ as exc:
             raise CLIError(str(exc), 125) from None
         finally:
             conn.close()
+    if conn.detached:
+        wait_conn.close()
+        if proxy:
+            proxy.restore()
+        if escape_is_error:  # docker attach reports a detach this way
+            raise CLIError("read escape sequence")
+        return 0
     try:
         result = json.loads(wait_resp.read() or b"{}")
     finally:
@@ -201,13 +227,18 @@ def _remove_quietly(client: Client, container: str) -> None:
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
+@click.option("--sig-proxy", type=click.BOOL, default=True, help="Proxy received signals to the process")
+@click.option("--detach-keys", help="Override the key sequence for detaching a container")
 @create_options
-def run(**kwargs: Any) -> None:
+def run(sig_proxy: bool, detach_keys: str | None, **kwargs: Any) -> None:
     """Create and run a new container from an image."""
+    if detach_keys:
+        parse_detach_keys(detach_keys)
+    runtime = kwargs.pop("runtime", None)
     opts = CreateOptions.from_kwargs(kwargs)
     client = get_client()
     try:
-        container = create_container(client, opts)
+        container = create_container(client, opts, runtime)
     except CLIError as exc:
         raise CLIError(exc.message, 125) from None
     if opts.detach:
@@ -221,7 +252,7 @@ def run(**kwargs: Any) -> None:
     code = attach_start_wait(
         client, container, tty=opts.tty, stdin=opts.interactive or "stdin" in attach,
         stdout=not attach or "stdout" in attach, stderr=not attach or "stderr" in attach,
-        auto_remove=opts.rm)
+        auto_remove=opts.rm, sig_proxy=sig_proxy, detach_keys=detach_keys)
     raise SystemExit(code)
 
 
@@ -229,15 +260,17 @@ def run(**kwargs: Any) -> None:
 @create_options
 def create(**kwargs: Any) -> None:
     """Create a new container."""
+    runtime = kwargs.pop("runtime", None)
     opts = CreateOptions.from_kwargs(kwargs)
-    click.echo(create_container(get_client(), opts))
+    click.echo(create_container(get_client(), opts, runtime))
 
 
 @click.command()
 @click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
 @click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN")
+@click.option("--detach-keys", help="Override the key sequence for detaching a container")
 @click.argument("containers", nargs=-1, required=True)
-def start(attach: bool, interactive: bool, containers: tuple[str, ...]) -> None:
+def start(attach: bool, interactive: bool, detach_keys: str | None, containers: tuple[str, ...]) -> None:
     """Start one or more stopped containers."""
     client = get_client()
     if attach or interactive:
@@ -247,9 +280,31 @@ def start(attach: bool, interactive: bool, containers: tuple[str, ...]) -> None:
         config = info.get("Config") or {}
         code = attach_start_wait(client, info["Id"], tty=bool(config.get("Tty")),
                                  stdin=interactive and bool(config.get("OpenStdin")),
-                                 auto_remove=bool((info.get("HostConfig") or {}).get("AutoRemove")))
+                                 auto_remove=bool((info.get("HostConfig") or {}).get("AutoRemove")),
+                                 detach_keys=detach_keys)
         raise SystemExit(code)
     for_each(containers, lambda c: client.post(f"/containers/{c}/start"), summary="failed to start containers")
 
 
-COMMANDS = [run, create, start]
+@click.command()
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN")
+@click.option("--sig-proxy", type=click.BOOL, default=True, help="Proxy all received signals to the process")
+@click.option("--detach-keys", help="Override the key sequence for detaching a container")
+@click.argument("container")
+def attach(no_stdin: bool, sig_proxy: bool, detach_keys: str | None, container: str) -> None:
+    """Attach local standard input, output, and error streams to a running container."""
+    client = get_client()
+    info = client.get(f"/containers/{container}/json")
+    state = info.get("State") or {}
+    if not state.get("Running"):
+        raise CLIError("You cannot attach to a stopped container, start it first")
+    if state.get("Paused"):
+        raise CLIError("You cannot attach to a paused container, unpause it first")
+    config = info.get("Config") or {}
+    code = attach_start_wait(client, info["Id"], tty=bool(config.get("Tty")),
+                             stdin=not no_stdin and bool(config.get("OpenStdin")), start=False,
+                             sig_proxy=sig_proxy, detach_keys=detach_keys, escape_is_error=True)
+    raise SystemExit(code)
+
+
+COMMANDS = [run, create, start, attach]

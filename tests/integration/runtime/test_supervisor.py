@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -110,11 +111,17 @@ def test_stdin_and_kill(exec_root, bundle, cid, tmp_path):
     assert arun(go())["exit_code"] == 137
 
 
-def test_tty_mode(exec_root, bundle, cid, tmp_path):
+@pytest.mark.parametrize("runtime", ["builtin", "runc", "dockyard-runtime"])
+def test_tty_mode(exec_root, bundle, cid, tmp_path, runtime):
+    if runtime != "builtin" and not shutil.which(runtime):
+        pytest.skip(f"{runtime} is not installed")
     async def go():
         c = await SupervisorClient.connect(exec_root)
-        await c.create(cid, bundle(["sh", "-c", "sleep 0.2; [ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; echo x >&2"],
-                                   terminal=True), str(tmp_path / "c.log"), tty=True, open_stdin=True)
+        # The pty lives in the container's own devpts: `tty` names /dev/pts/0, not a host pts.
+        await c.create(cid, bundle(["sh", "-c", "sleep 0.2; [ -t 0 ] && [ -t 1 ] && echo is-a-tty; tty; "
+                                    "stty size; echo x >&2"],
+                                   terminal=True), str(tmp_path / "c.log"), tty=True, open_stdin=True,
+                       runtime=runtime)
         a = await c.attach(cid, True, True, True)
         await c.start(cid)
         await c.resize(cid, 30, 100)
@@ -126,6 +133,7 @@ def test_tty_mode(exec_root, bundle, cid, tmp_path):
     assert {s for s, _ in got} == {1}
     text = b"".join(d for _, d in got)
     assert b"is-a-tty\r\n" in text and b"30 100\r\n" in text and b"x\r\n" in text
+    assert b"/dev/pts/0\r\n" in text, text
     assert rec["exit_code"] == 0
 
 

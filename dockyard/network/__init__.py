@@ -1,0 +1,1 @@
+"""Container networking: drivers, IPAM, published ports (nftables + userland proxy), embedded DNS."""

@@ -1,0 +1,115 @@
+"""The `local` volume driver: a directory under <data-root>/volumes, or a mount made from the
+`type`/`device`/`o` options like Docker's local driver (tmpfs, o=bind, nfs, ...)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+
+from ..errors import InvalidParameter, SystemError_
+from ..linux.mount import is_mountpoint
+
+VALID_OPTIONS = ("type", "device", "o", "size")
+
+
+class LocalDriver:
+    name = "local"
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._refs: dict[str, set[str]] = {}
+
+    def _dir(self, name: str) -> str:
+        return os.path.join(self.root, name)
+
+    def mountpoint(self, name: str) -> str:
+        return os.path.join(self._dir(name), "_data")
+
+    def validate(self, options: dict[str, str]) -> None:
+        for key in options:
+            if key not in VALID_OPTIONS:
+                raise InvalidParameter(f'invalid option key: "{key}"')
+        if options.get("size"):
+            raise InvalidParameter("quota size requested but no quota support")
+        if options and not options.get("type") and not options.get("device"):
+            return
+        if options.get("type") and not options.get("device"):
+            raise InvalidParameter('missing required option: "device"')
+        if options.get("device") and not options.get("type"):
+            raise InvalidParameter('missing required option: "type"')
+        if "bind" in (options.get("o") or "").split(",") and not os.path.exists(options["device"]):
+            # Docker finds out at mount time; at create is kinder, and leaves nothing behind
+            raise InvalidParameter(f"failed to mount local volume: mount {options['device']}: "
+                                   "no such file or directory")
+
+    def create(self, name: str, options: dict[str, str]) -> str:
+        os.makedirs(self.mountpoint(name), mode=0o755, exist_ok=True)
+        os.chmod(self._dir(name), 0o701)
+        return self.mountpoint(name)
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            if self._refs.get(name):
+                raise SystemError_(f"volume {name} is still mounted")
+        path = self.mountpoint(name)
+        if is_mountpoint(path):  # (a bind of the same file system fools os.path.ismount)
+            subprocess.run(["umount", path], capture_output=True)
+        if is_mountpoint(path):
+            # never delete through a mount: that would be the bound directory's content
+            raise SystemError_(f"remove {name}: the volume is still mounted at {path}")
+        shutil.rmtree(self._dir(name), ignore_errors=True)
+
+    def mount(self, name: str, options: dict[str, str], ref: str) -> str:
+        path = self.mountpoint(name)
+        os.makedirs(path, exist_ok=True)
+        with self._lock:
+            refs = self._refs.setdefault(name, set())
+            if options.get("type") and not refs and not is_mountpoint(path):
+                self._mount(options, path)
+            refs.add(ref)
+        return path
+
+    def adopt(self, name: str, ref: str) -> None:
+        """A running container found after a daemon restart keeps its reference."""
+        with self._lock:
+            self._refs.setdefault(name, set()).add(ref)
+
+    def _mount(self, options: dict[str, str], path: str) -> None:
+        opts = [o for o in (options.get("o") or "").split(",") if o]
+        kind = options["type"]
+        cmd = ["mount"]
+        if "bind" in opts or kind == "bind":
+            cmd += ["--bind"]
+            opts = [o for o in opts if o != "bind"]
+        else:
+            cmd += ["-t", kind]
+        if opts:
+            cmd += ["-o", ",".join(opts)]
+        cmd += [options["device"], path]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemError_(f"error while mounting volume '{path}': failed to mount local "
+                               f"volume: {out.stderr.strip()}")
+
+    def unmount(self, name: str, ref: str) -> None:
+        with self._lock:
+            refs = self._refs.get(name) or set()
+            refs.discard(ref)
+            if refs:
+                return
+            self._refs.pop(name, None)
+        path = self.mountpoint(name)
+        if is_mountpoint(path):
+            subprocess.run(["umount", path], capture_output=True)
+
+    def usage(self, name: str) -> int:
+        total = 0
+        for dirpath, _, files in os.walk(self.mountpoint(name)):
+            for f in files:
+                try:
+                    total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
+                except OSError:
+                    pass
+        return total
