@@ -136,19 +136,8 @@ class _ManualDaemon(support.TestDaemon):
 
     def start_with(self, config: dict, timeout: float = 30) -> None:
         self.config_file.write_text(json.dumps(config))
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            _dockyardd("-H", self.host, "--exec-root", str(self.exec_root),
-                       "--config-file", str(self.config_file)),
-            stdout=log, stderr=log, cwd=REPO)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"dockyardd exited:\n{self.log_path.read_text()[-3000:]}")
-            if _ping(self.socket):
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"dockyardd did not answer:\n{self.log_path.read_text()[-3000:]}")
+        self.start(timeout, _dockyardd("-H", self.host, "--exec-root", str(self.exec_root),
+                                       "--config-file", str(self.config_file)))
 
 
 def test_config_file_sets_data_root():

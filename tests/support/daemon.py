@@ -67,12 +67,12 @@ class TestDaemon:
         return {**os.environ, "DOCKER_HOST": self.host, "DOCKYARD_HOST": self.host,
                 "DOCKER_CONFIG": str(self.base / "docker-config")}
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 30, argv: list[str] | None = None) -> None:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.daemon.main", "-H", self.host,
-             "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-             "--config-file", str(self.config_file), "--log-level", "debug"],
+            argv or [sys.executable, "-m", "dockyard.daemon.main", "-H", self.host,
+                     "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
+                     "--config-file", str(self.config_file), "--log-level", "debug"],
             stdout=log, stderr=log, cwd=REPO)
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from tests.support.daemon import live_supervisor_pid
+
 from .bundle import make_bundle, make_rootfs
 
 ROOT_REASON = "needs root and a real kernel (namespaces, mounts, cgroups)"
@@ -76,3 +78,15 @@ def bundle(tmp_path, rootfs, cid):
 @pytest.fixture
 def state_root(tmp_path):
     return str(tmp_path / "state")
+
+
+@pytest.fixture
+def exec_root(tmp_path):
+    """An exec-root for a supervisor the test starts (through the client)."""
+    root = str(tmp_path / "exec")
+    yield root
+    # stop it by its pid, never by name, and only while it still holds its lock
+    # (a stale pid may have been reused by another process)
+    pid = live_supervisor_pid(root)
+    if pid:
+        os.kill(pid, signal.SIGTERM)

@@ -2,27 +2,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 
 import pytest
 
 from dockyard import errors
 from dockyard.runtime.supervisor_client import SupervisorClient
-from tests.support.daemon import live_supervisor_pid
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(60)]
 RUNTIMES = ["builtin", "runc", "dockyard-runtime"]
 
 
-@pytest.fixture
-def exec_root(tmp_path):
-    root = str(tmp_path / "exec")
-    yield root
-    pid = live_supervisor_pid(root)
-    if pid:
-        os.kill(pid, signal.SIGTERM)
 
 
 def _process(args, tty=False, env=None, cwd="/", uid=0):

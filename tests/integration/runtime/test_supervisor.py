@@ -17,15 +17,6 @@ from tests.support.daemon import live_supervisor_pid
 pytestmark = [pytest.mark.root, pytest.mark.timeout(60)]
 
 
-@pytest.fixture
-def exec_root(tmp_path):
-    root = str(tmp_path / "exec")
-    yield root
-    # We started it (through the client): stop it by its pid, never by name, and only while
-    # it still holds its lock (a stale pid may have been reused by another process).
-    pid = live_supervisor_pid(root)
-    if pid:
-        os.kill(pid, signal.SIGTERM)
 
 
 def arun(coro):
