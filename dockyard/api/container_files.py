@@ -40,6 +40,19 @@ def routes(router: Router, svc: Any, images: Any, tmp_dir: str) -> None:
             if cgroup is not None and c.state.status != "paused":
                 cgroup.thaw()
 
+    @contextmanager
+    def view(c: Container) -> Iterator[str]:
+        """The container's filesystem as its processes see it.
+
+        A running container's root through /proc/<pid>/root includes its bind mounts and
+        volumes (/etc/hostname, -v): what Docker's cp shows. A stopped one's rw layer is mounted.
+        """
+        if c.state.status in ("running", "paused") and c.state.pid:
+            yield f"/proc/{c.state.pid}/root/."  # "/.": lstat sees the directory, not the magic link
+        else:
+            with images.rootfs(c.id) as root:
+                yield root
+
     def path_of(req: Request) -> str:
         path = req.arg("path")
         if not path:
@@ -47,7 +60,7 @@ def routes(router: Router, svc: Any, images: Any, tmp_dir: str) -> None:
         return path
 
     def stat_of(c: Container, ref: str, path: str) -> dict[str, Any]:
-        with images.rootfs(c.id) as root:
+        with view(c) as root:
             return archive.stat_path(root, path, ref)
 
     async def head(req: Request) -> Response:
@@ -62,7 +75,7 @@ def routes(router: Router, svc: Any, images: Any, tmp_dir: str) -> None:
         st = await asyncio.to_thread(stat_of, c, ref, path)
 
         def produce(out: IO[bytes]) -> None:
-            with images.rootfs(c.id) as root, frozen(c):
+            with view(c) as root, frozen(c):
                 archive.write_tar(root, path, out)  # type: ignore[arg-type]
 
         return Response(content_type="application/x-tar", headers=[(STAT_HEADER, archive.stat_header(st))],
@@ -77,11 +90,11 @@ def routes(router: Router, svc: Any, images: Any, tmp_dir: str) -> None:
         copy_owner = req.flag("copyUIDGID")
 
         def check() -> None:
-            with images.rootfs(c.id) as root:
+            with view(c) as root:
                 archive.extraction_dir(root, path, ref)  # 404 / 400 before the body is read
 
         def run(body: IO[bytes]) -> None:
-            with images.rootfs(c.id) as root, frozen(c):
+            with view(c) as root, frozen(c):
                 owner = None
                 if copy_owner:
                     user = resolve_user(root, c.config.get("User") or "")

@@ -329,3 +329,22 @@ def test_errors(daemon, made, tmp_path):
     assert st == 404
     st, body, _ = call(daemon, "POST", f"/commit?container={c}&changes=BOGUS%20x")
     assert st == 400
+
+
+def test_cp_sees_what_the_running_container_sees(daemon, made, tmp_path):
+    """Bind-mounted /etc files and volumes of a running container, as Docker's cp shows them."""
+    c, vol = _name("cpview"), _name("cpvol")
+    made["containers"].append(c)
+    try:
+        r = daemon.docker("run", "-d", "--name", c, "-h", "cp-host", "-v", f"{vol}:/data",
+                          "busybox", "sleep", "60")
+        assert r.returncode == 0, r.stderr
+        assert daemon.docker("cp", f"{c}:/etc/hostname", str(tmp_path / "hn")).returncode == 0
+        assert (tmp_path / "hn").read_text() == "cp-host\n"
+        (tmp_path / "in").write_text("into the volume\n")
+        assert daemon.docker("cp", str(tmp_path / "in"), f"{c}:/data/in").returncode == 0
+        out = daemon.docker("exec", c, "cat", "/data/in").stdout
+        assert out == b"into the volume\n"
+    finally:
+        daemon.docker("rm", "-f", c)
+        daemon.docker("volume", "rm", vol)
