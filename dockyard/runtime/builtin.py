@@ -200,7 +200,7 @@ def exec_(container_id: str, state_root: str, process: dict[str, Any],
         cg = open_cgroup(st["cgroupsPath"], st.get("cgroupRoot", DEFAULT_ROOT))
         r, w = os.pipe2(os.O_CLOEXEC)
         args = execproc.ExecArgs(process=process, sync_fd=w, cgroup=cg, stdio=stdio,
-                                 console_socket=console_socket,
+                                 console_socket=console_socket, seccomp=_container_seccomp(st),
                                  join={t: fd for t, fd in fds.items() if t != "pid"})
         pid_fd = fds.get("pid")
         own = -1
@@ -334,3 +334,12 @@ def delete(container_id: str, state_root: str, force: bool = False) -> None:
             if e.errno != errno.ENOENT:
                 raise
     _remove_dir(_state_dir(state_root, container_id))
+
+
+def _container_seccomp(st: dict) -> dict | None:
+    """The container's `linux.seccomp`: an exec runs under the same filter as the container."""
+    try:
+        with open(os.path.join(st["bundle"], "config.json")) as f:
+            return (json.load(f).get("linux") or {}).get("seccomp")
+    except (OSError, ValueError, KeyError):
+        return None

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from ..cgroups import Cgroup
 from ..linux import process as proc
+from ..linux import seccomp as seccomplib
 from ..linux.kernel import Kernel
 from ..linux.namespaces import OCI_TYPES
 from . import init as initlib
@@ -24,6 +25,7 @@ class ExecArgs:
     stdio: tuple[int | None, int, int]
     console_socket: int | None = None
     join: dict[str, int] = field(default_factory=dict)   # OCI type -> open fd of the init's namespace
+    seccomp: dict[str, Any] | None = None                 # the container's OCI `linux.seccomp`
 
 
 def run(a: ExecArgs, k: Kernel | None = None) -> NoReturn:
@@ -35,6 +37,8 @@ def run(a: ExecArgs, k: Kernel | None = None) -> NoReturn:
         for s in initlib._RESET_SIGNALS:
             signal.signal(s, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        # Built before joining the mount namespace: libseccomp is a host library.
+        filt = seccomplib.build(a.seccomp) if a.seccomp else None
         if a.cgroup is not None:
             a.cgroup.add(0)
         for typ in JOIN_ORDER:
@@ -53,9 +57,13 @@ def run(a: ExecArgs, k: Kernel | None = None) -> NoReturn:
             proc.set_rlimit(rl["type"], int(rl["soft"]), int(rl["hard"]))
         env = dict(e.split("=", 1) if "=" in e else (e, "") for e in p.get("env") or [])
         cwd = p.get("cwd") or "/"
+        if filt is not None and not p.get("noNewPrivileges"):
+            filt.load()  # without no_new_privs, loading needs CAP_SYS_ADMIN: before caps drop
         initlib._user_and_caps(p, k.bounding_set())
         if p.get("noNewPrivileges"):
             proc.set_no_new_privs()
+            if filt is not None:
+                filt.load()
         try:
             os.chdir(cwd)
         except OSError as e:

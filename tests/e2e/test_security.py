@@ -32,6 +32,22 @@ def test_default_container_has_seccomp_and_docker_caps(daemon):
     assert st["NoNewPrivs"].strip() == "0"
 
 
+def test_exec_runs_under_the_containers_seccomp_filter(daemon):
+    import uuid
+
+    confined, unconfined = f"sc-{uuid.uuid4().hex[:6]}", f"su-{uuid.uuid4().hex[:6]}"
+    try:
+        assert daemon.docker("run", "-d", "--name", confined, "busybox", "sleep", "60").returncode == 0
+        assert daemon.docker("run", "-d", "--name", unconfined, "--security-opt", "seccomp=unconfined",
+                             "busybox", "sleep", "60").returncode == 0
+        for name, want in ((confined, b"Seccomp:\t2\n"), (unconfined, b"Seccomp:\t0\n")):
+            for extra in ((), ("--privileged",)):
+                out = daemon.docker("exec", *extra, name, "grep", "Seccomp:", "/proc/self/status").stdout
+                assert out == want, (name, extra, out)
+    finally:
+        daemon.docker("rm", "-f", confined, unconfined)
+
+
 def test_unconfined_and_no_new_privileges(daemon):
     st = status(daemon, "--security-opt", "seccomp=unconfined", "--security-opt", "no-new-privileges")
     assert st["Seccomp"].strip() == "0"
