@@ -10,7 +10,8 @@ from .v2 import V2Cgroup
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 
-__all__ = ["Cgroup", "CgroupError", "Resources", "V1Cgroup", "V2Cgroup", "DEFAULT_ROOT", "is_v2", "open_cgroup"]
+__all__ = ["Cgroup", "CgroupError", "Resources", "V1Cgroup", "V2Cgroup", "DEFAULT_ROOT", "is_v2", "open_cgroup",
+           "unified_root"]
 
 
 def is_v2(root: str = DEFAULT_ROOT) -> bool:
@@ -18,6 +19,13 @@ def is_v2(root: str = DEFAULT_ROOT) -> bool:
     return os.path.exists(os.path.join(root, "cgroup.controllers"))
 
 
+def unified_root(root: str = DEFAULT_ROOT) -> str | None:
+    """The cgroup2 hierarchy of a v1/v2 hybrid host (root/unified), if it is mounted there."""
+    d = os.path.join(root, "unified")
+    return d if not is_v2(root) and os.path.exists(os.path.join(d, "cgroup.controllers")) else None
+
+
 def open_cgroup(path: str, root: str = DEFAULT_ROOT) -> Cgroup:
-    """The cgroup at OCI `linux.cgroupsPath` (e.g. /dockyard/<id>) under `root`, in whichever version the host runs."""
-    return V2Cgroup(root, path) if is_v2(root) else V1Cgroup(root, path)
+    """The cgroup at OCI `linux.cgroupsPath` (e.g. /dockyard/<id>) under `root`, in whichever version the host runs.
+    On a hybrid host the v1 group also lives in the unified hierarchy, which carries its device filter."""
+    return V2Cgroup(root, path) if is_v2(root) else V1Cgroup(root, path, unified=unified_root(root))

@@ -1,19 +1,34 @@
 """cgroup v1: one directory per controller hierarchy (memory, pids, cpu, ...)."""
 from __future__ import annotations
 
+import logging
 import os
 
-from .base import Cgroup, read, read_pids, rmdir_retry, write
+from .base import Cgroup, CgroupError, read, read_pids, rmdir_retry, write
 from .resources import Resources, device_rule
+from ..linux import bpf
+from .v2 import DeviceFilter, apply_device_filter
+
+log = logging.getLogger("dockyard.cgroups")
 
 CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer", "devices")
 
 
 class V1Cgroup(Cgroup):
-    def __init__(self, root: str, path: str, controllers: tuple[str, ...] = CONTROLLERS) -> None:
+    def __init__(self, root: str, path: str, controllers: tuple[str, ...] = CONTROLLERS,
+                 unified: str | None = None, device_filter: DeviceFilter = bpf.set_device_filter) -> None:
+        """`unified`: the cgroup2 mount of a hybrid host (root/unified). With it, the group also
+        gets a directory there holding the same device rules as an eBPF filter (defence in depth,
+        as systemd does); the v1 devices controller stays the enforcement, so a filter the kernel
+        refuses is logged, not fatal."""
         super().__init__(root, path)
         # Only the hierarchies this host mounts; a missing one is simply not managed.
         self.controllers = tuple(c for c in controllers if os.path.isdir(os.path.join(root, c)))
+        self.unified = unified
+        self.device_filter = device_filter
+
+    def unified_dir(self) -> str | None:
+        return os.path.join(self.unified, self.path.lstrip("/")) if self.unified else None
 
     def dir(self, controller: str) -> str:
         return os.path.join(self.root, controller, self.path.lstrip("/"))
@@ -28,6 +43,8 @@ class V1Cgroup(Cgroup):
                 self._make_cpuset(d)
             else:
                 os.makedirs(d, exist_ok=True)
+        if (u := self.unified_dir()) is not None:
+            os.makedirs(u, exist_ok=True)
         if resources:
             self.apply(resources)
 
@@ -67,6 +84,13 @@ class V1Cgroup(Cgroup):
             for rule in r.devices:
                 name = "devices.allow" if rule.get("allow") else "devices.deny"
                 write(os.path.join(devices, name), device_rule(rule))
+        if r.devices and (u := self.unified_dir()) is not None and os.path.isdir(u):
+            try:
+                apply_device_filter(u, r.devices, self.device_filter)
+            except CgroupError as e:
+                if "devices" not in self.controllers:
+                    raise  # then the filter is the only enforcement
+                log.warning("cgroup v2 device filter not attached (v1 devices controller still applies): %s", e)
         if "pids" in self.controllers and r.pids is not None:
             write(os.path.join(self.dir("pids"), "pids.max"), "max" if r.pids <= 0 else str(r.pids))
         if "cpu" in self.controllers:
@@ -86,6 +110,8 @@ class V1Cgroup(Cgroup):
     def add(self, pid: int) -> None:
         for c in self.controllers:
             write(os.path.join(self.dir(c), "cgroup.procs"), str(pid))
+        if (u := self.unified_dir()) is not None and os.path.isdir(u):
+            write(os.path.join(u, "cgroup.procs"), str(pid))
 
     def pids(self) -> list[int]:
         for c in ("pids", "memory", "freezer") + self.controllers:
@@ -115,3 +141,5 @@ class V1Cgroup(Cgroup):
     def delete(self, timeout: float = 5.0) -> None:
         for c in self.controllers:
             rmdir_retry(self.dir(c), timeout)
+        if (u := self.unified_dir()) is not None:
+            rmdir_retry(u, timeout)

@@ -2,14 +2,37 @@
 from __future__ import annotations
 
 import os
+from typing import Any, Callable, Iterable
 
+from ..linux import bpf
 from .base import Cgroup, CgroupError, read, read_pids, rmdir_retry, write
 from .resources import Resources, shares_to_weight
 
 WANTED = ("cpu", "cpuset", "memory", "pids", "io")
 
+# (cgroup dir, OCI device rules) -> None: loads and attaches the eBPF device filter
+DeviceFilter = Callable[[str, Iterable[dict[str, Any]]], None]
+
+
+def apply_device_filter(cgroup_dir: str, rules: list[dict[str, Any]], attach: DeviceFilter) -> None:
+    """v2 has no devices.allow: OCI device rules become a BPF_CGROUP_DEVICE program on the cgroup."""
+    try:
+        attach(cgroup_dir, rules)
+    except ValueError as e:
+        raise CgroupError(22, f"device rules for {cgroup_dir}: {e}", cgroup_dir) from None  # EINVAL
+    except OSError as e:
+        raise CgroupError(e.errno, f"device filter for {cgroup_dir}: {e.strerror}", cgroup_dir) from None
+
 
 class V2Cgroup(Cgroup):
+    """`root` is the cgroup2 mount: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a
+    v1/v2 hybrid (no controllers there, but device filters attached there still apply).
+    `device_filter` is injected so unit tests on a tmp dir need no kernel."""
+
+    def __init__(self, root: str, path: str, device_filter: DeviceFilter = bpf.set_device_filter) -> None:
+        super().__init__(root, path)
+        self.device_filter = device_filter
+
     def dir(self) -> str:
         return os.path.join(self.root, self.path.lstrip("/"))
 
@@ -40,6 +63,8 @@ class V2Cgroup(Cgroup):
 
     def apply(self, r: Resources) -> None:
         d = self.dir()
+        if r.devices:
+            apply_device_filter(d, r.devices, self.device_filter)
         if r.memory is not None and r.memory > 0:
             write(os.path.join(d, "memory.max"), str(r.memory))
         if r.memory_swap is not None and r.memory_swap != 0 and os.path.exists(os.path.join(d, "memory.swap.max")):

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from ..cgroups import DEFAULT_ROOT, Resources, is_v2, open_cgroup
+from ..linux import seccomp as seccomplib
 from ..linux.namespaces import CLONE_NEWPID, OCI_TYPES, PROC_NAMES, setns, setns_path, unshare
 from . import execproc
 from . import init as initlib
@@ -110,6 +111,7 @@ def create(container_id: str, bundle: str, state_root: str,
             console_socket=console_socket, v2_host=is_v2(cgroup_root),
             join={n["type"]: n["path"] for n in ns if n.get("path") and n["type"] != "pid"},
             new=sum(OCI_TYPES[n["type"]] for n in ns if not n.get("path") and n["type"] != "pid"),
+            seccomp_bpf=seccomplib.compile_bpf(linux["seccomp"]) if linux.get("seccomp") else None,
         )
         r, w = os.pipe2(os.O_CLOEXEC)
         args.sync_fd = w
@@ -200,7 +202,7 @@ def exec_(container_id: str, state_root: str, process: dict[str, Any],
         cg = open_cgroup(st["cgroupsPath"], st.get("cgroupRoot", DEFAULT_ROOT))
         r, w = os.pipe2(os.O_CLOEXEC)
         args = execproc.ExecArgs(process=process, sync_fd=w, cgroup=cg, stdio=stdio,
-                                 console_socket=console_socket, seccomp=_container_seccomp(st),
+                                 console_socket=console_socket, seccomp_bpf=_container_seccomp(st),
                                  join={t: fd for t, fd in fds.items() if t != "pid"})
         pid_fd = fds.get("pid")
         own = -1
@@ -336,10 +338,11 @@ def delete(container_id: str, state_root: str, force: bool = False) -> None:
     _remove_dir(_state_dir(state_root, container_id))
 
 
-def _container_seccomp(st: dict) -> dict | None:
-    """The container's `linux.seccomp`: an exec runs under the same filter as the container."""
+def _container_seccomp(st: dict) -> bytes | None:
+    """The container's `linux.seccomp`, compiled: an exec runs under the container's filter."""
     try:
         with open(os.path.join(st["bundle"], "config.json")) as f:
-            return (json.load(f).get("linux") or {}).get("seccomp")
+            config = (json.load(f).get("linux") or {}).get("seccomp")
     except (OSError, ValueError, KeyError):
         return None
+    return seccomplib.compile_bpf(config) if config else None

@@ -25,7 +25,7 @@ class ExecArgs:
     stdio: tuple[int | None, int, int]
     console_socket: int | None = None
     join: dict[str, int] = field(default_factory=dict)   # OCI type -> open fd of the init's namespace
-    seccomp: dict[str, Any] | None = None                 # the container's OCI `linux.seccomp`
+    seccomp_bpf: bytes | None = None                      # the container's `linux.seccomp`, compiled
 
 
 def run(a: ExecArgs, k: Kernel | None = None) -> NoReturn:
@@ -37,8 +37,7 @@ def run(a: ExecArgs, k: Kernel | None = None) -> NoReturn:
         for s in initlib._RESET_SIGNALS:
             signal.signal(s, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        # Built before joining the mount namespace: libseccomp is a host library.
-        filt = seccomplib.build(a.seccomp) if a.seccomp else None
+        filt = seccomplib.CompiledFilter(a.seccomp_bpf) if a.seccomp_bpf else None
         if a.cgroup is not None:
             a.cgroup.add(0)
         for typ in JOIN_ORDER:

@@ -44,6 +44,7 @@ class InitArgs:
     v2_host: bool = False
     join: dict[str, str] = field(default_factory=dict)   # OCI type -> ns path to setns into
     new: int = 0                                          # clone flags to unshare (pid excluded: done by our parent)
+    seccomp_bpf: bytes | None = None                      # linux.seccomp compiled by the parent (cached)
 
 
 def lookup(name: str, env_path: str) -> str:
@@ -141,8 +142,11 @@ def run(a: InitArgs, k: Kernel | None = None) -> NoReturn:
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         os.umask(0)
         # Built now: libseccomp is a host library, out of reach once we pivot into the rootfs.
-        filt = seccomplib.build(a.spec["linux"]["seccomp"]) \
-            if (a.spec.get("linux") or {}).get("seccomp") else None
+        if a.seccomp_bpf:
+            filt: Any = seccomplib.CompiledFilter(a.seccomp_bpf)
+        else:
+            filt = seccomplib.build(a.spec["linux"]["seccomp"]) \
+                if (a.spec.get("linux") or {}).get("seccomp") else None
         if a.cgroup is not None:
             a.cgroup.add(0)
         for typ, path in a.join.items():
