@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import os
 
+from ..linux import bpf
 from .base import Cgroup, CgroupError, read, read_pids, rmdir_retry, write
 from .resources import Resources, device_rule
-from ..linux import bpf
 from .v2 import DeviceFilter, apply_device_filter
 
 log = logging.getLogger("dockyard.cgroups")
