@@ -676,8 +676,13 @@ class ContainerService:
             if self.health is not None:
                 self.health.arm(c, restored=True)
             return True
-        await self._on_exit(c, record if record and record.get("status") == "exited"
-                            else {"exit_code": 255, "finished_at": rfc3339()})
+        if record and record.get("status") == "exited":
+            await self._on_exit(c, record)
+        else:
+            # The supervisor that held it is gone (killed, or a new one after a crash): end what
+            # is left in its cgroup, as when the supervisor dies under a running daemon.
+            await asyncio.to_thread(self._kill_orphan, c)
+            await self._on_exit(c, {"exit_code": 255, "finished_at": rfc3339()})
         return True
 
     async def _start_on_boot(self, c: Container) -> None:

@@ -259,8 +259,9 @@ class Container:
             self._close_output(fd)
         self._release()
 
-    def orphaned(self) -> None:
+    def orphaned(self, driver: RuntimeDriver) -> None:
         """Left by a supervisor that died: running if its init is still alive (we cannot reap it), else lost."""
+        self.driver = driver
         self.record["started_at"] = self.meta.get("started_at", UNSET)
         if self.pid and proc_start_time(self.pid) is not None:
             self.record["status"] = "running"
@@ -277,6 +278,10 @@ class Container:
                 self.exited(255)
             self.sup.loop.add_reader(pidfd, gone)
         else:
+            try:
+                driver.delete(self.id, force=True)  # its runtime state and cgroup
+            except Exception as e:  # noqa: BLE001 - reported lost either way
+                log.warning("%s: runtime delete: %s", self.id, e)
             self.record.update(status="exited", exit_code=255, finished_at=now_rfc3339())
 
 

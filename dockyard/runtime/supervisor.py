@@ -68,8 +68,9 @@ class Supervisor:
             try:
                 c.record.update(read_json(os.path.join(d, "exit.json")))
             except (OSError, ValueError):
-                # Its supervisor died with it unrecorded; we cannot adopt it, so report it as lost.
-                c.orphaned()
+                # Its supervisor died with it unrecorded: watch it if it still runs (kill and the
+                # runtime's delete still work through its driver), else report it as lost.
+                c.orphaned(self.driver(meta.get("runtime") or "builtin"))
             self.containers[id] = c
 
     # -- SIGCHLD: we are the subreaper, so every container init ends up here ----------------

@@ -1,6 +1,7 @@
 """Races and failures found in review: concurrent streams, removal during waits, a dying supervisor."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -109,3 +110,24 @@ def test_a_dying_supervisor_ends_its_containers_and_is_replaced(fresh_daemon):
     r = d.docker("run", "--rm", "busybox", "echo", "after")
     assert (r.returncode, r.stdout) == (0, b"after\n")
     assert d.supervisor_pid() not in (None, old)
+
+
+def test_container_outliving_its_supervisor_is_adopted_and_cleaned_up(fresh_daemon):
+    """Daemon and supervisor both die; the container lives on. The next supervisor watches it
+    (its exit code is lost: 255) and `rm -f` still ends it and frees its cgroup and mounts."""
+    d = fresh_daemon
+    cid = d.docker("run", "-d", "busybox", "sleep", "100").stdout.decode().strip()
+    pid = int(d.docker("inspect", "-f", "{{.State.Pid}}", cid).stdout)
+    d.kill()
+    old = d.supervisor_pid()
+    assert old
+    os.kill(old, signal.SIGKILL)
+    d.start()
+    assert json.loads(d.docker("inspect", "-f", "{{json .State.Running}}", cid).stdout) is True
+    assert d.docker("rm", "-f", cid).returncode == 0
+    for _ in range(50):
+        if not os.path.exists(f"/proc/{pid}"):
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}")
+    assert d.leftovers(set()) == ([], [])
