@@ -37,6 +37,7 @@ def _ping(sock: str) -> bool:
 
 
 class TestDaemon:
+    __test__ = False  # a helper, not a test class, despite its name
     def __init__(self, base: Path | None = None, runtime: str = "builtin",
                  extra_config: dict | None = None) -> None:
         self.base = Path(base or tempfile.mkdtemp(prefix=f"{TEST_PREFIX}-"))
