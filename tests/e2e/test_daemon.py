@@ -146,7 +146,9 @@ def test_config_file_sets_data_root():
     d = _ManualDaemon()
     try:
         other = d.base / "other-root"
-        d.start_with({"data-root": str(other), "cgroup-parent": d.cgroup_parent})
+        # everything else as any test daemon has it: its own cgroup parent, links and nft table
+        config = {**json.loads(d.config_file.read_text()), "data-root": str(other)}
+        d.start_with(config)
         status, body, _ = call(d, "GET", "/v1.41/info")
         assert status == 200, body
         assert json.loads(body)["DockerRootDir"] == str(other)
