@@ -198,14 +198,13 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
             body.close()
         for line in lines:
             events.publish("image", "load", line.rsplit(" ", 1)[-1], {})
-        if req.flag("quiet"):
-            return Response(stream=_progress(*({"stream": l + "\n"} for l in lines)))
+        # `quiet` only hides progress bars, which a load from a spooled body never has
         return Response(stream=_progress(*({"stream": l + "\n"} for l in lines)))
 
     async def prune(req: Request) -> Response:
         filters = req.json_arg("filters") or {}
-        dangling_only = str((filters.get("dangling") or ["true"])[0]).lower() != "false" \
-            if isinstance(filters.get("dangling", ["true"]), list) else True
+        dangling = list(filters.get("dangling") or ["true"])  # a list, or a {"true": true} map
+        dangling_only = str(dangling[0]).lower() not in ("false", "0")
         deleted: list[dict] = []
         for item in await asyncio.to_thread(images.list, False, {"dangling": ["true"]} if dangling_only else {}):
             if containers_using(item["Id"]):

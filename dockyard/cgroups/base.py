@@ -27,6 +27,19 @@ def read(path: str) -> str:
         return f.read()
 
 
+def read_counter(path: str, key: str) -> int:
+    """A `key value` line of a flat-keyed cgroup file (memory.events, memory.oom_control); 0 if absent."""
+    try:
+        text = read(path)
+    except FileNotFoundError:
+        return 0
+    for line in text.splitlines():
+        k, _, v = line.partition(" ")
+        if k == key:
+            return int(v)
+    return 0
+
+
 def read_pids(path: str) -> list[int]:
     try:
         return [int(x) for x in read(path).split()]

@@ -5,7 +5,7 @@ import logging
 import os
 
 from ..linux import bpf
-from .base import Cgroup, CgroupError, read, read_pids, rmdir_retry, write
+from .base import Cgroup, CgroupError, read, read_counter, read_pids, rmdir_retry, write
 from .resources import Resources, device_rule
 from .v2 import DeviceFilter, apply_device_filter
 
@@ -120,15 +120,7 @@ class V1Cgroup(Cgroup):
         return []
 
     def oom_killed(self) -> bool:
-        try:
-            text = read(os.path.join(self.dir("memory"), "memory.oom_control"))
-        except FileNotFoundError:
-            return False
-        for line in text.splitlines():
-            k, _, v = line.partition(" ")
-            if k == "oom_kill":
-                return int(v) > 0
-        return False
+        return read_counter(os.path.join(self.dir("memory"), "memory.oom_control"), "oom_kill") > 0
 
     def freeze(self) -> None:
         if "freezer" in self.controllers:

@@ -5,7 +5,7 @@ import os
 from typing import Any, Callable, Iterable
 
 from ..linux import bpf
-from .base import Cgroup, CgroupError, read, read_pids, rmdir_retry, write
+from .base import Cgroup, CgroupError, read, read_counter, read_pids, rmdir_retry, write
 from .resources import Resources, shares_to_weight
 
 WANTED = ("cpu", "cpuset", "memory", "pids", "io")
@@ -95,15 +95,7 @@ class V2Cgroup(Cgroup):
         return read_pids(os.path.join(self.dir(), "cgroup.procs"))
 
     def oom_killed(self) -> bool:
-        try:
-            text = read(os.path.join(self.dir(), "memory.events"))
-        except FileNotFoundError:
-            return False
-        for line in text.splitlines():
-            k, _, v = line.partition(" ")
-            if k == "oom_kill":
-                return int(v) > 0
-        return False
+        return read_counter(os.path.join(self.dir(), "memory.events"), "oom_kill") > 0
 
     def freeze(self) -> None:
         if os.path.exists(os.path.join(self.dir(), "cgroup.freeze")):

@@ -7,7 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from . import builtin
 from .builtin import RuntimeCreateError
@@ -98,67 +98,41 @@ class CliDriver:
         return subprocess.run([self.binary, "--root", self.state_root, *args], capture_output=True, **kw)  # type: ignore[call-overload]
 
     def create(self, id: str, bundle: str, stdio: tuple[int | None, int, int], tty: bool) -> tuple[int, int | None]:
-        work = os.path.join(self.state_root, f".{id}")
-        os.makedirs(work, exist_ok=True)
-        pid_file, log_file = (os.path.join(work, n) for n in ("pid", "log.json"))
-        sock_dir = tempfile.mkdtemp(prefix="dy-console-") if tty else ""  # unix socket paths are short
-        sock_path = os.path.join(sock_dir, "s")
-        cmd = [self.binary, "--root", self.state_root, "--log", log_file, "--log-format", "json",
-               "create", "--bundle", bundle, "--pid-file", pid_file]
-        listener = None
-        if tty:
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(sock_path)
-            listener.listen(1)
-            cmd += ["--console-socket", sock_path]
-        try:
-            # The runtime hands these fds on to the container's init (runc's "pass-through" stdio).
-            rc = subprocess.run(cmd + [id], stdin=stdio[0] if stdio[0] is not None else subprocess.DEVNULL,
-                                stdout=stdio[1], stderr=stdio[2]).returncode
-            if rc != 0:
-                msg = _last_error(log_file) or f"{self.name} create exited with {rc}"
-                raise RuntimeCreateError(msg, exit_code_for(msg))
-            with open(pid_file) as f:
-                pid = int(f.read().strip())
-            master = None
-            if listener is not None:
-                listener.settimeout(5)
-                conn, _ = listener.accept()
-                with conn:
-                    master = receive_pty(conn)
-            return pid, master
-        finally:
-            if listener is not None:
-                listener.close()
-            for p in (pid_file, log_file, sock_path):
-                try:
-                    os.unlink(p)
-                except FileNotFoundError:
-                    pass
-            os.rmdir(work)
-            if sock_dir:
-                os.rmdir(sock_dir)
+        work = tempfile.mkdtemp(prefix="dy-create-")  # short: it holds the console socket
+        return self._spawn(work, ["create", "--bundle", bundle], id, stdio, tty, "create", exit_code_for)
 
     def exec(self, id: str, exec_id: str, process: dict[str, Any], stdio: tuple[int | None, int, int],
              tty: bool) -> tuple[int, int | None]:
-        work = tempfile.mkdtemp(prefix="dy-exec-")  # short: it holds the console socket
-        pid_file, log_file, proc_file, sock_path = (os.path.join(work, n) for n in ("pid", "log", "p.json", "s"))
+        work = tempfile.mkdtemp(prefix="dy-exec-")
+        proc_file = os.path.join(work, "p.json")
         with open(proc_file, "w") as f:
             json.dump({**process, "terminal": tty}, f)
+        # an exec that fails for another reason than a missing file cannot run: 126, like Docker
+        return self._spawn(work, ["exec", "--process", proc_file, "--detach"], id, stdio, tty, "exec",
+                           lambda msg: exit_code_for(msg) if exit_code_for(msg) != 1 else 126)
+
+    def _spawn(self, work: str, verb: list[str], id: str, stdio: tuple[int | None, int, int],
+               tty: bool, what: str, code_for: Callable[[str], int]) -> tuple[int, int | None]:
+        """Run the runtime's `create` or `exec`: the new process' pid and, with a TTY, the pty master.
+
+        `work` (removed here) holds the pid file, the runtime's log and the console socket.
+        """
+        pid_file, log_file, sock_path = (os.path.join(work, n) for n in ("pid", "log.json", "s"))
         cmd = [self.binary, "--root", self.state_root, "--log", log_file, "--log-format", "json",
-               "exec", "--process", proc_file, "--detach", "--pid-file", pid_file]
+               *verb, "--pid-file", pid_file]
         listener = None
-        if tty:
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(sock_path)
-            listener.listen(1)
-            cmd += ["--console-socket", sock_path]
         try:
+            if tty:
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                listener.bind(sock_path)
+                listener.listen(1)
+                cmd += ["--console-socket", sock_path]
+            # The runtime hands these fds on to the container's process (runc's "pass-through" stdio).
             rc = subprocess.run(cmd + [id], stdin=stdio[0] if stdio[0] is not None else subprocess.DEVNULL,
                                 stdout=stdio[1], stderr=stdio[2]).returncode
             if rc != 0:
-                msg = _last_error(log_file) or f"{self.name} exec exited with {rc}"
-                raise RuntimeCreateError(msg, exit_code_for(msg) if exit_code_for(msg) != 1 else 126)
+                msg = _last_error(log_file) or f"{self.name} {what} exited with {rc}"
+                raise RuntimeCreateError(msg, code_for(msg))
             with open(pid_file) as f:
                 pid = int(f.read().strip())
             master = None

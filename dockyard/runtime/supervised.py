@@ -220,6 +220,10 @@ class Container:
             log.warning("%s: runtime delete: %s", self.id, e)
         self.record.update(status="exited", exit_code=self.exit_code)
         atomic_write_json(os.path.join(self.sup.cdir(self.id), "exit.json"), self.record)
+        self._finished()
+
+    def _finished(self) -> None:
+        """The exit is recorded: free stdio, end every attach and answer every waiter."""
         self._release()
         for a in self.attaches:
             if not a.writer.is_closing():
@@ -308,15 +312,7 @@ class ExecProcess(Container):
         if self.exit_code is None or self.outputs or self.record["status"] == "exited":
             return
         self.record.update(status="exited", exit_code=self.exit_code)
-        self._release()
-        for a in self.attaches:
-            if not a.writer.is_closing():
-                a.writer.write(protocol.frame(protocol.END))
-        self.attaches.clear()
-        for w in self.waiters:
-            if not w.done():
-                w.set_result(dict(self.record))
-        self.waiters.clear()
+        self._finished()
 
 
 def _cgroups_path(bundle: str, id: str) -> str:
