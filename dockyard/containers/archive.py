@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from ..errors import InvalidParameter, NotFound
 from ..runtime.rootfs import secure_join
 from ..snapshots import extract as extractor
+from ..snapshots.tarwrite import write_tree
 from ..timefmt import rfc3339
 
 # Go's os.FileMode type bits, which the X-Docker-Container-Path-Stat header carries
@@ -96,23 +97,11 @@ def write_tar(root: str, path: str, out: BinaryIO) -> None:
     host, abs_path = resolve(root, path)
     st = os.lstat(host)
     name = "." if path.endswith("/.") or path == "." or abs_path == "/" else posixpath.basename(abs_path)
+    if stat.S_ISDIR(st.st_mode):
+        write_tree(host, out, top=name)  # iterative: a tree of any depth
+        return
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK) as tf:
-        if stat.S_ISDIR(st.st_mode):
-            _add_tree(tf, host, name)
-        else:
-            tf.add(host, arcname=name, recursive=False, filter=_anonymous)
-
-
-def _add_tree(tf: tarfile.TarFile, host: str, name: str) -> None:
-    """tarfile's recursion, without following a symlink to a directory (lstat on every entry)."""
-    tf.add(host, arcname=name, recursive=False, filter=_anonymous)
-    for child in sorted(os.listdir(host)):
-        full = os.path.join(host, child)
-        arc = f"{name}/{child}"
-        if stat.S_ISDIR(os.lstat(full).st_mode):
-            _add_tree(tf, full, arc)
-        else:
-            tf.add(full, arcname=arc, recursive=False, filter=_anonymous)
+        tf.add(host, arcname=name, recursive=False, filter=_anonymous)
 
 
 def extraction_dir(root: str, path: str, container: str) -> str:

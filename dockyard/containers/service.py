@@ -6,7 +6,6 @@ import logging
 import os
 import secrets
 import shlex
-import shutil
 import subprocess
 import signal as signals
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Protocol
 
 from .. import errors
 from ..cgroups import open_cgroup
+from ..linux import fstree
 from ..timefmt import ZERO, parse_rfc3339, rfc3339
 from . import createconfig
 from . import mounts as mountslib
@@ -301,7 +301,7 @@ class ContainerService:
             self.images.unmount_rootfs(c.id, c.rootfs)
         except Exception:
             log.exception("unmount of %s failed", c.id)
-        shutil.rmtree(bundle or str(self.exec_root / "bundles" / c.id), ignore_errors=True)
+        fstree.remove_tree(bundle or str(self.exec_root / "bundles" / c.id), ignore_errors=True)
 
     # exit ------------------------------------------------------------------------------
     async def _watch(self, c: Container) -> None:
@@ -588,7 +588,7 @@ class ContainerService:
             self.images.remove_rootfs(c.id)
         except errors.NotFound:
             pass
-        shutil.rmtree(c.root_dir, ignore_errors=True)
+        fstree.remove_tree(c.root_dir, ignore_errors=True)
 
     # top -------------------------------------------------------------------------------
     def top(self, ref: str, ps_args: str) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import uuid
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidParameter, NotFound
+from ..linux import fstree
 
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 _CHUNK = 1 << 20
@@ -97,7 +97,7 @@ class ContentStore:
 
     def clean_ingests(self) -> None:
         """Drop temp files of ingests a previous process never finished (call at start-up only)."""
-        shutil.rmtree(self.ingest_dir, ignore_errors=True)
+        fstree.remove_tree(self.ingest_dir, ignore_errors=True)
         self.ingest_dir.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:

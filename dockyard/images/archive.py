@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import InvalidParameter
+from ..linux import fstree
 from ..snapshots import clean_name
 from .config import empty_container_config, host_platform
 from .reference import Reference, parse_any, parse_normalized
@@ -235,7 +236,7 @@ def load(svc: "ImageService", stream: BinaryIO) -> list[str]:
     else:
         store.release([nl.chain_id for nl in new.values() if nl.pending is None])
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        fstree.remove_tree(root, ignore_errors=True)
     lines = []
     for image_id, (_config, _top, refs) in zip(ids, plans):
         for moved, old in svc.add_tags(image_id, refs):

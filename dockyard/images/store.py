@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from ..errors import InvalidParameter
 from ..snapshots import Driver, PendingLayer, new_driver
 from ..snapshots.streams import HashReader, TeeReader, decompressed
 from ..store.db import Database
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = [
     """
@@ -96,13 +99,23 @@ class ImageStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
 
     def recover(self) -> None:
-        """At start-up: drop unfinished ingests/unpacks and layer dirs no row refers to."""
-        self.content.clean_ingests()
-        self.driver.clean_tmp()
+        """At start-up: drop unfinished ingests/unpacks and layer dirs no row refers to.
+
+        Nothing here may stop the daemon from starting: what cannot be removed is logged and
+        left for the next start (its content came from containers and images, not from us).
+        """
+        for step in (self.content.clean_ingests, self.driver.clean_tmp):
+            try:
+                step()
+            except Exception:
+                log.exception("start-up clean-up: %s failed", step.__name__)
         known = {hexof(r["chain_id"]) for r in self.db.query("SELECT chain_id FROM image_layers")}
         known |= {r["container_id"] for r in self.db.query("SELECT container_id FROM image_rwlayers")}
         for orphan in self.driver.known_ids() - known:
-            self.driver.remove_layer(orphan)
+            try:
+                self.driver.remove_layer(orphan)
+            except Exception:
+                log.exception("start-up clean-up: cannot remove the orphan layer %s", orphan)
 
     # -- layers ---------------------------------------------------------------------
     def read_layer(self, stream: BinaryIO, parent: str | None, expected: str | None = None) -> NewLayer:

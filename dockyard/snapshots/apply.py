@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from ..errors import InvalidParameter, SystemError_
+from ..linux import fstree
 from .streams import HashReader, TeeReader, decompressed
 
 WHITEOUT_PREFIX = ".wh."
@@ -53,6 +54,8 @@ def apply_layer(stream: BinaryIO | TeeReader, dest: str, whiteouts: WhiteoutMode
     except OSError as e:
         if e.errno is None:  # gzip.BadGzipFile and other format errors carry no errno
             raise InvalidParameter(f"invalid tar: {e}") from None
+        if e.errno == errno.ENAMETOOLONG:
+            raise InvalidParameter(f"invalid tar: a path is longer than PATH_MAX: {e.strerror}") from None
         raise
     return ApplyResult(hashed.digest, hashed.size, applier.size, media)
 
@@ -78,6 +81,8 @@ class _Applier:
     # -- path safety ------------------------------------------------------------
     def _parent(self, rel: str, create: bool = True) -> None:
         """Make sure every parent of `rel` is a real directory inside dest (never a symlink)."""
+        if rel.rpartition("/")[0] in self._safe:
+            return  # a dir is only marked safe once all of its own parents were
         parts = rel.split("/")[:-1]
         for i in range(1, len(parts) + 1):
             prefix = "/".join(parts[:i])
@@ -107,7 +112,7 @@ class _Applier:
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
                 return
-            shutil.rmtree(full)
+            fstree.remove_tree(full)
             self._safe = {d for d in self._safe if d != rel and not d.startswith(rel + "/")}
         else:
             os.unlink(full)

@@ -1,14 +1,16 @@
 """The storage-driver seam: mount descriptions, pending layers, and the registry of drivers."""
 from __future__ import annotations
 
-import os
-import shutil
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Protocol
 
+from ..linux import fstree
 from .apply import ApplyResult
 from .streams import TeeReader
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,27 +59,19 @@ class Driver(Protocol):
 
 def dir_size(path: str) -> int:
     """Bytes of regular files under `path` (hardlinks counted once), like Docker's directory.Size."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except FileNotFoundError:
-                continue
-            if st.st_nlink > 1:
-                key = (st.st_dev, st.st_ino)
-                if key in seen:
-                    continue
-                seen.add(key)
-            if not os.path.islink(os.path.join(dirpath, name)):
-                total += st.st_size
-    return total
+    return fstree.tree_size(path)
 
 
 def rmtree(path: Path | str) -> None:
-    """Remove a layer dir; tolerate it being gone already (removal is idempotent)."""
-    shutil.rmtree(path, ignore_errors=True)
+    """Remove a layer dir, at any depth; tolerate it being gone already (removal is idempotent).
+
+    A failure is logged, not raised: what is left sits under the driver's tmp dir, which the
+    next start-up clears again.
+    """
+    try:
+        fstree.remove_tree(path)
+    except OSError as e:
+        log.error("cannot remove %s: %s", path, e)
 
 
 _DRIVERS: dict[str, Callable[[Path], Driver]] = {}

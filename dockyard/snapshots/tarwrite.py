@@ -6,52 +6,57 @@ import stat
 import tarfile
 from typing import BinaryIO
 
+from ..linux import fstree
 from .apply import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
 
 _CHUNK = 1 << 20
 _XATTRS = ("security.capability",)  # the xattrs images carry; others are host artefacts
 
 
-def write_tree(root: str, out: BinaryIO, overlay_whiteouts: bool = False) -> None:
-    """Stream `root` as a tar to `out`, sorted by name, hardlinks kept.
+def write_tree(root: str, out: BinaryIO, overlay_whiteouts: bool = False, top: str | None = None) -> None:
+    """Stream `root` as a tar to `out`, sorted by name, hardlinks kept, at any depth.
 
     With `overlay_whiteouts`, overlay's whiteout devices (char 0/0) become `.wh.NAME`
     entries and opaque directories get a `.wh..wh..opq` entry: the upper dir becomes a
-    Docker layer diff.
+    Docker layer diff. With `top`, `root` itself is the first entry, named `top`, and every
+    other name is beneath it (docker cp's archive of a directory).
     """
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK) as tf:
-        _Walker(tf, root, overlay_whiteouts).walk("")
+        w = _Writer(tf, overlay_whiteouts)
+        if top is not None:
+            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                w.add(fstree.Entry(top, ".", os.fstat(fd), fd))
+            finally:
+                os.close(fd)
+        for e in fstree.walk(root):
+            if top is not None:
+                e.rel = f"{top}/{e.rel}"
+            w.add(e)
 
 
-class _Walker:
-    def __init__(self, tf: tarfile.TarFile, root: str, whiteouts: bool) -> None:
+class _Writer:
+    def __init__(self, tf: tarfile.TarFile, whiteouts: bool) -> None:
         self.tf = tf
-        self.root = root
         self.whiteouts = whiteouts
         self.inodes: dict[tuple[int, int], str] = {}
 
-    def walk(self, rel: str) -> None:
-        full = os.path.join(self.root, rel) if rel else self.root
-        with os.scandir(full) as it:
-            names = sorted(e.name for e in it)
-        for name in names:
-            child = f"{rel}/{name}" if rel else name
-            path = os.path.join(self.root, child)
-            st = os.lstat(path)
-            if self.whiteouts and stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                wh = tarfile.TarInfo(f"{rel}/{WHITEOUT_PREFIX}{name}" if rel else WHITEOUT_PREFIX + name)
-                wh.mtime = int(st.st_mtime)
-                self.tf.addfile(wh)
-                continue
-            self._add(child, path, st)
-            if stat.S_ISDIR(st.st_mode):
-                if self.whiteouts and _opaque(path):
-                    wh = tarfile.TarInfo(f"{child}/{OPAQUE}")
-                    wh.mtime = int(st.st_mtime)
-                    self.tf.addfile(wh)
-                self.walk(child)
+    def add(self, e: fstree.Entry) -> None:
+        st = e.st
+        if self.whiteouts and stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            head, _, name = e.rel.rpartition("/")
+            wh = tarfile.TarInfo(f"{head}/{WHITEOUT_PREFIX}{name}" if head else WHITEOUT_PREFIX + name)
+            wh.mtime = int(st.st_mtime)
+            self.tf.addfile(wh)
+            return
+        self._add(e)
+        if stat.S_ISDIR(st.st_mode) and self.whiteouts and _opaque(e.proc_path):
+            wh = tarfile.TarInfo(f"{e.rel}/{OPAQUE}")
+            wh.mtime = int(st.st_mtime)
+            self.tf.addfile(wh)
 
-    def _add(self, rel: str, path: str, st: os.stat_result) -> None:
+    def _add(self, e: fstree.Entry) -> None:
+        rel, st = e.rel, e.st
         ti = tarfile.TarInfo(rel)
         ti.mode = stat.S_IMODE(st.st_mode)
         ti.uid, ti.gid = st.st_uid, st.st_gid
@@ -68,20 +73,20 @@ class _Walker:
             self.inodes[key] = rel
         for name in _XATTRS:
             try:
-                value = os.getxattr(path, name, follow_symlinks=False)
+                value = os.getxattr(e.proc_path, name, follow_symlinks=False)
             except OSError:
                 continue
             ti.pax_headers["SCHILY.xattr." + name] = value.decode("utf-8", "surrogateescape")
         if stat.S_ISREG(mode):
             ti.size = st.st_size
-            with open(path, "rb") as f:
+            with e.open() as f:
                 self.tf.addfile(ti, f)
             return
         if stat.S_ISDIR(mode):
             ti.type = tarfile.DIRTYPE
         elif stat.S_ISLNK(mode):
             ti.type = tarfile.SYMTYPE
-            ti.linkname = os.readlink(path)
+            ti.linkname = e.readlink()
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             ti.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
             ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 import subprocess
 import threading
 
 from ..errors import InvalidParameter, SystemError_
+from ..linux import fstree
 from ..linux.mount import is_mountpoint
 
 VALID_OPTIONS = ("type", "device", "o", "size")
@@ -59,7 +60,7 @@ class LocalDriver:
         if is_mountpoint(path):
             # never delete through a mount: that would be the bound directory's content
             raise SystemError_(f"remove {name}: the volume is still mounted at {path}")
-        shutil.rmtree(self._dir(name), ignore_errors=True)
+        fstree.remove_tree(self._dir(name), ignore_errors=True)
 
     def mount(self, name: str, options: dict[str, str], ref: str) -> str:
         path = self.mountpoint(name)
@@ -105,11 +106,8 @@ class LocalDriver:
             subprocess.run(["umount", path], capture_output=True)
 
     def usage(self, name: str) -> int:
-        total = 0
-        for dirpath, _, files in os.walk(self.mountpoint(name)):
-            for f in files:
-                try:
-                    total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
-                except OSError:
-                    pass
-        return total
+        try:
+            return sum(e.st.st_blocks * 512 for e in fstree.walk(self.mountpoint(name))
+                       if not stat.S_ISDIR(e.st.st_mode))
+        except OSError:
+            return 0

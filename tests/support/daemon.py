@@ -10,7 +10,6 @@ import json
 import random
 import secrets
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dockyard.linux import fstree
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_PREFIX = "dytest"
@@ -105,7 +106,7 @@ class TestDaemon:
         _unmount_under(str(self.base))
         _remove_network_objects(self.net_prefix)
         _remove_cgroups(self.cgroup_parent)
-        shutil.rmtree(self.base, ignore_errors=True)
+        fstree.remove_tree(self.base, ignore_errors=True)  # iterative: containers make deep trees
 
     def leftovers(self, running: set[str]) -> tuple[list[str], list[str]]:
         """Mounts under the data root and container cgroups that no running container explains."""
