@@ -12,6 +12,8 @@ import sys
 
 from ..api.http import close_all_connections, serve_connection
 from ..errors import DockyardError
+from ..network.config import from_daemon_json
+from ..network.setup import claim_host_names
 from .assembly import assemble
 from .config import Config, parse_args
 
@@ -78,6 +80,7 @@ def _claim(config: Config) -> None:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         _held_locks.append(fd)
+    claim_host_names(from_daemon_json(config.extra))  # the host-wide names: links, nftables table
 
 
 async def run(config: Config) -> None:

@@ -66,6 +66,8 @@ class Net(Protocol):
     """The kernel calls the network drivers make (a recording fake implements it for unit tests)."""
     def ensure_bridge(self, name: str, address: str, prefixlen: int, mtu: int = 1500) -> None: ...
     def delete_link(self, name: str) -> None: ...
+    def link_addresses(self, name: str) -> list[str]: ...
+    def delete_address(self, name: str, cidr: str) -> None: ...
     def link_names(self) -> list[str]: ...
     def add_veth(self, bridge: str, host_name: str, iface: Iface) -> None: ...
     def add_macvlan(self, parent: str, mode: str, tmp_name: str, iface: Iface) -> None: ...
@@ -102,6 +104,23 @@ class Netlink:
             found = ip.link_lookup(ifname=name)
             if found:
                 _ignore((errno.ENODEV,), ip.link, "del", index=found[0])
+
+    def link_addresses(self, name: str) -> list[str]:
+        """The IPv4 addresses of link `name` as "a.b.c.d/len" ([] if there is no such link)."""
+        with IPRoute() as ip:
+            found = ip.link_lookup(ifname=name)
+            if not found:
+                return []
+            return [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+                    for a in ip.get_addr(family=socket.AF_INET, index=found[0])]
+
+    def delete_address(self, name: str, cidr: str) -> None:
+        iface = ipaddress.IPv4Interface(cidr)
+        with IPRoute() as ip:
+            found = ip.link_lookup(ifname=name)
+            if found:
+                _ignore((errno.EADDRNOTAVAIL, errno.ENODEV), ip.addr, "del", index=found[0],
+                        address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
     def link_names(self) -> list[str]:
         with IPRoute() as ip:

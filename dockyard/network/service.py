@@ -61,15 +61,49 @@ class NetworkService:
                     n.options = {NAME_OPTION: self.cfg.bridge, "com.docker.network.bridge.default_bridge": "true",
                                  "com.docker.network.bridge.enable_icc": "true",
                                  "com.docker.network.bridge.enable_ip_masquerade": "true"}
-                    n.config = [self._auto_subnet(n)]
+                    n.config = [self._adopted_subnet(n.iface) or self._auto_subnet(n)]
                 self.store.add_network(n)
                 self.networks[n.id] = n
         for n in self.networks.values():
             try:
                 self.drivers[n.driver].create(n)
+                if n.driver == "bridge":
+                    self._drop_stale_addresses(n)
             except Exception:
                 log.exception("could not set up network %s", n.name)
         self.apply_firewall()
+
+    # bridge address ownership: the host-wide lock on the prefix and bridge name (setup.py)
+    # makes this daemon the only one using them, so addresses of its pools that no network
+    # of its own explains were left by an earlier daemon of the same prefix.
+    def _adopted_subnet(self, bridge: str) -> dict[str, str] | None:
+        """The subnet of a bridge already there (a previous data root's), to reuse, not pile onto.
+
+        Docker does the same with an existing docker0: its address becomes the bridge's.
+        An address from our pools is preferred; one the user gave the bridge is used as is.
+        """
+        found = [ipaddress.IPv4Interface(a) for a in self.net.link_addresses(bridge)]
+        usable = [a for a in found if a.network.prefixlen <= 30 and a.ip not in
+                  (a.network.network_address, a.network.broadcast_address)]
+        usable.sort(key=lambda a: not self._in_pools(a.network))
+        if not usable:
+            return None
+        log.info("bridge %s already exists: adopting its address %s", bridge, usable[0])
+        return {"Subnet": str(usable[0].network), "Gateway": str(usable[0].ip)}
+
+    def _in_pools(self, net: ipaddress.IPv4Network) -> bool:
+        return any(net.subnet_of(p.base) for p in self.cfg.pools)
+
+    def _drop_stale_addresses(self, n: Network) -> None:
+        """Remove the addresses from our pools on `n`'s bridge that are not its gateway."""
+        s = n.subnet()
+        if s is None:
+            return
+        own = f"{s.gateway}/{s.subnet.prefixlen}"
+        for cidr in self.net.link_addresses(n.iface):
+            if cidr != own and self._in_pools(ipaddress.IPv4Interface(cidr).network):
+                log.warning("bridge %s: removing the stale address %s an earlier daemon left", n.iface, cidr)
+                self.net.delete_address(n.iface, cidr)
 
     def _auto_subnet(self, n: Network) -> dict[str, str]:
         in_use = [ipaddress.IPv4Network(c["Subnet"]) for other in self.networks.values()

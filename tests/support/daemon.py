@@ -94,7 +94,9 @@ class TestDaemon:
     def supervisor_pid(self) -> int | None:
         return live_supervisor_pid(str(self.exec_root))
 
-    def cleanup(self) -> None:
+    def cleanup(self, keep_network: bool = False) -> None:
+        """Remove all the daemon made; with `keep_network`, leave its links and nftables table
+        (for tests that start the next daemon on the same network prefix)."""
         self.kill(signal.SIGTERM)
         pid = self.supervisor_pid()
         if pid:
@@ -104,7 +106,8 @@ class TestDaemon:
                 pass
         _kill_cgroup_tree(self.cgroup_parent)
         _unmount_under(str(self.base))
-        _remove_network_objects(self.net_prefix)
+        if not keep_network:
+            _remove_network_objects(self.net_prefix)
         _remove_cgroups(self.cgroup_parent)
         fstree.remove_tree(self.base, ignore_errors=True)  # iterative: containers make deep trees
 
@@ -189,6 +192,11 @@ def _remove_network_objects(prefix: str) -> None:
         if name.startswith(prefix):
             subprocess.run(["ip", "link", "del", name], capture_output=True)
     subprocess.run(["nft", "delete", "table", "ip", prefix], capture_output=True)
+    for lock in (f"network-prefix-{prefix}.lock", f"bridge-{prefix}0.lock"):  # network/setup.py's
+        try:
+            os.unlink(os.path.join("/run/lock/dockyard", lock))
+        except FileNotFoundError:
+            pass
 
 
 def _cgroup_dirs(parent: str) -> list[Path]:

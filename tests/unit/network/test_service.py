@@ -27,14 +27,25 @@ class FakeNet:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.links: set[str] = {"eth0"}
+        self.addresses: dict[str, list[str]] = {}
 
     def ensure_bridge(self, name: str, address: str, prefixlen: int, mtu: int = 1500) -> None:
         self.calls.append(("bridge", name, address, prefixlen))
         self.links.add(name)
+        if f"{address}/{prefixlen}" not in self.addresses.setdefault(name, []):
+            self.addresses[name].append(f"{address}/{prefixlen}")
 
     def delete_link(self, name: str) -> None:
         self.calls.append(("del", name))
         self.links.discard(name)
+        self.addresses.pop(name, None)
+
+    def link_addresses(self, name: str) -> list[str]:
+        return list(self.addresses.get(name, []))
+
+    def delete_address(self, name: str, cidr: str) -> None:
+        self.calls.append(("deladdr", name, cidr))
+        self.addresses.get(name, []).remove(cidr)
 
     def link_names(self) -> list[str]:
         return sorted(self.links)
@@ -204,3 +215,15 @@ def test_dns_answers_ours_and_forwards_the_rest() -> None:
             t.close()
         assert loop
     asyncio.run(go())
+
+
+def test_an_existing_default_bridge_is_adopted_and_stale_pool_addresses_dropped(tmp_path):
+    net = FakeNet()
+    net.links.add("dyu0")
+    net.addresses["dyu0"] = ["10.99.5.1/24", "10.99.6.1/24", "192.0.2.1/24"]  # last one: not ours
+    cfg = NetworkConfig(prefix="dyu", bridge="dyu0", pools=[ipam.Pool(ipaddress.IPv4Network("10.99.0.0/16"), 24)])
+    s = NetworkService(cfg, NetworkStore(Database(tmp_path / "m.db")), net, Firewall(FakeNft(None), "dyu"),
+                       Events())
+    s.load()
+    assert s.get("bridge").config == [{"Subnet": "10.99.5.0/24", "Gateway": "10.99.5.1"}]
+    assert net.addresses["dyu0"] == ["10.99.5.1/24", "192.0.2.1/24"]
