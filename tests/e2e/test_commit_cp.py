@@ -297,6 +297,48 @@ def test_put_never_writes_the_host(daemon, hostile):
     assert _members(r.stdout) == {"secret": b"ctr3\n"}
 
 
+def _ordered_tar(entries: list[tuple[str, bytes, str]]) -> bytes:
+    """A tar of (name, type, link target or file content) in exactly this order."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, kind, value in entries:
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.mode = kind, 0o644
+            if kind == tarfile.REGTYPE:
+                ti.size = len(value)
+                tf.addfile(ti, io.BytesIO(value.encode()))
+            else:
+                ti.linkname = value
+                tf.addfile(ti)
+    return buf.getvalue()
+
+
+def test_a_refused_put_writes_nothing(daemon, hostile):
+    """Issue 14, defect 3: the tar is checked as a whole (as the extractor would see the tree
+    after each entry) before its first entry is written."""
+    c, victim = hostile
+    listing = sorted(os.listdir(victim))
+    bad = {
+        "a symlink out, then a file through it": _ordered_tar(
+            [("out", tarfile.SYMTYPE, str(victim)), ("out/secret", tarfile.REGTYPE, "pwned\n")]),
+        "a file, then an entry beneath it": _tar({"plain": b"x", "plain/below": b"y"}),
+        "a good file, then a hardlink to a dir": _tar({"good": b"x"}, {"hl": ("hard", "/etc")}),
+    }
+    for what, tar in bad.items():
+        st, body, _ = call(daemon, "PUT", f"/containers/{c}/archive?path=/tmp", tar)
+        assert st == 400, (what, body)
+    st, body, _ = call(daemon, "PUT", f"/containers/{c}/archive?path=/&noOverwriteDirNonDir=true",
+                       _tar({"tmp/fresh": b"x", "etc": b"file over a dir"}))
+    assert st == 400 and "cannot overwrite directory" in message(body), body
+    # the docker CLI gets the 400 too
+    r = daemon.docker("cp", "-", f"{c}:/tmp", input=bad["a symlink out, then a file through it"])
+    assert r.returncode != 0 and b"beneath a non-directory" in r.stderr, r.stderr
+    for name in ("out", "plain", "good", "hl", "fresh"):
+        st, _, _ = call(daemon, "HEAD", f"/containers/{c}/archive?path=/tmp/{name}")
+        assert st == 404, f"/tmp/{name} was written by a refused PUT"
+    assert sorted(os.listdir(victim)) == listing
+
+
 def test_errors(daemon, made, tmp_path):
     c = _name("cp-errors")
     made["containers"].append(c)
