@@ -17,15 +17,22 @@ from ..linux.process import set_child_subreaper
 from . import protocol
 from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
-from .state import atomic_write_json, read_json
+from .keeper_link import KeeperLink
+from .state import atomic_write_json, proc_start_time, read_json
 from .supervised import Container, ExecProcess
 
 log = logging.getLogger("dockyard.supervisor")
+# How long a supervisor that holds nothing waits for a daemon before it leaves.
+IDLE_GRACE = 1.0
 
 
 class Supervisor:
-    def __init__(self, exec_root: str) -> None:
+    def __init__(self, exec_root: str, keeper: KeeperLink | None = None) -> None:
         self.exec_root = exec_root
+        self.keeper = keeper
+        self.connections = 0
+        self.idle = asyncio.Event()
+        self._idle_timer: asyncio.TimerHandle | None = None
         self.containers: dict[str, Container] = {}
         self.by_pid: dict[int, Container] = {}
         self.drivers: dict[str, RuntimeDriver] = {}
@@ -54,8 +61,9 @@ class Supervisor:
             raise errors.NotFound(f"No such container: {id}")
         return c
 
-    # -- start-up: what previous supervisors left on disk ------------------------------------
+    # -- start-up: what previous supervisors left on disk and with the keeper ----------------
     def load(self) -> None:
+        held, exits = self.keeper.load() if self.keeper is not None else ({}, {})
         root = os.path.join(self.exec_root, "containers")
         os.makedirs(root, exist_ok=True)
         for id in os.listdir(root):
@@ -65,13 +73,58 @@ class Supervisor:
             except (OSError, ValueError):
                 continue
             c = Container(self, id, meta)
+            fds = held.pop(id, None)
             try:
                 c.record.update(read_json(os.path.join(d, "exit.json")))
             except (OSError, ValueError):
-                # Its supervisor died with it unrecorded: watch it if it still runs (kill and the
-                # runtime's delete still work through its driver), else report it as lost.
-                c.orphaned(self.driver(meta.get("runtime") or "builtin"))
+                self._adopt(c, fds, exits)
+            else:
+                self._drop_held(id, fds)
             self.containers[id] = c
+        for id, fds in held.items():  # held for a container whose record is gone
+            self._drop_held(id, fds)
+        if self.keeper is not None:
+            self.keeper.ack(list(exits))  # what is left belongs to no container we know
+
+    def _adopt(self, c: Container, fds: dict[str, int] | None, exits: dict[int, int]) -> None:
+        """A container whose supervisor died before recording its exit."""
+        driver = self.driver(c.meta.get("runtime") or "builtin")
+        if not fds:
+            # Nobody kept its stdio: watch it if it still runs (kill and the runtime's delete
+            # still work through its driver), else report it as lost.
+            c.orphaned(driver)
+            return
+        c.adopt(driver, fds)
+        try:
+            reaped = read_json(os.path.join(self.cdir(c.id), "reaped.json"))
+        except (OSError, ValueError):
+            reaped = None
+        if reaped is not None:  # reaped by the supervisor that died: drain what is left, record it
+            c.exited(int(reaped["exit_code"]))
+        elif c.pid in exits:
+            c.keeper_reaped = True
+            c.exited(exits.pop(c.pid))
+        elif self.keeper is not None and self.keeper.is_keeper_child(c.pid):
+            self.by_pid[c.pid] = c  # the keeper reaps it and tells us its code
+        elif proc_start_time(c.pid) is not None:
+            c.watch_pidfd()
+        else:
+            c.exited(255)
+
+    def _drop_held(self, id: str, fds: dict[str, int] | None) -> None:
+        if fds and self.keeper is not None:
+            for fd in fds.values():
+                os.close(fd)
+            self.keeper.drop(id)
+
+    def keeper_reaped(self, pid: int, code: int) -> None:
+        """An orphan of a dead supervisor ended; its parent, the keeper, reaped it."""
+        c = self.by_pid.pop(pid, None)
+        if c is None:
+            self.keeper.ack([pid]) if self.keeper is not None else None
+            return
+        c.keeper_reaped = True
+        c.exited(code)
 
     # -- SIGCHLD: we are the subreaper, so every container init ends up here ----------------
     def reap(self) -> None:
@@ -116,6 +169,9 @@ class Supervisor:
         self.containers[id] = c
         self.by_pid[c.pid] = c
         atomic_write_json(os.path.join(d, "container.json"), {**meta, "pid": c.pid})
+        if self.keeper is not None and self.keeper.alive:
+            self.keeper.hold(id, c.stdio_roles())
+            c.held = True
         return {"pid": c.pid}
 
     # -- exec: extra processes in running containers --------------------------------------
@@ -203,8 +259,19 @@ class Supervisor:
         return {"pid": os.getpid()}
 
     # -- connections -------------------------------------------------------------------------
+    def check_idle(self) -> None:
+        """Holding no container and with nobody connected (its daemon stopped), the supervisor leaves."""
+        if self.containers or self.execs or self.connections:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+        elif self._idle_timer is None:
+            self._idle_timer = self.loop.call_later(IDLE_GRACE, self.idle.set)
+
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        self.connections += 1
+        self.check_idle()
         try:
             first = await reader.readline()
             if not first:
@@ -225,6 +292,8 @@ class Supervisor:
             for t in tasks:
                 t.cancel()
             writer.close()
+            self.connections -= 1
+            self.check_idle()
 
     async def answer(self, msg: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         seq, op = msg.pop("seq", 0), msg.pop("op", "")
@@ -276,10 +345,12 @@ class Supervisor:
             c.detach(sub)
 
 
-async def amain(exec_root: str, ready_fd: int = -1) -> None:
-    sup = Supervisor(exec_root)
+async def amain(exec_root: str, ready_fd: int = -1, keeper_fd: int = -1) -> None:
+    sup = Supervisor(exec_root, KeeperLink(keeper_fd) if keeper_fd >= 0 else None)
     sup.load()
     loop = asyncio.get_running_loop()
+    if sup.keeper is not None:
+        sup.keeper.start(loop, sup.keeper_reaped)
     loop.add_signal_handler(signal.SIGCHLD, sup.reap)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -295,9 +366,21 @@ async def amain(exec_root: str, ready_fd: int = -1) -> None:
         os.write(ready_fd, b"1")
         os.close(ready_fd)
     sup.reap()  # children that exited before the handler was installed
+    sup.check_idle()
+    idle = asyncio.ensure_future(sup.idle.wait())
+    stopped = asyncio.ensure_future(stop.wait())
     async with server:
-        await stop.wait()
-    log.info("supervisor stopping on SIGTERM; containers keep running")
+        await asyncio.wait([idle, stopped], return_when=asyncio.FIRST_COMPLETED)
+        # no new connection from here on: a daemon that comes now starts a new keeper
+        os.unlink(sock)
+    if sup.idle.is_set():
+        log.info("supervisor leaving: it holds no container and its daemon is gone")
+        if sup.keeper is not None:
+            sup.keeper.idle()
+    else:
+        log.info("supervisor stopping on SIGTERM; its keeper holds the containers for the next one")
+    if sup.keeper is not None:
+        sup.keeper.flush_blocking()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -306,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--log-level", default="info")
     ap.add_argument("--ready-fd", type=int, default=-1, help="write one byte here once listening")
     ap.add_argument("--detach", action="store_true", help="fork and let the parent exit (not the caller's child)")
+    ap.add_argument("--keeper-fd", type=int, default=-1, help="the socket to the keeper that started us")
     a = ap.parse_args(argv)
     if a.detach and os.fork() > 0:
         os._exit(0)
@@ -321,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(filename=os.path.join(a.exec_root, "supervisor.log"), level=a.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(message)s")
     set_child_subreaper()
-    asyncio.run(amain(a.exec_root, a.ready_fd))
+    asyncio.run(amain(a.exec_root, a.ready_fd, a.keeper_fd))
 
 
 if __name__ == "__main__":
