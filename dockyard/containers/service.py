@@ -683,7 +683,11 @@ class ContainerService:
             return False
         if not c.state.running:
             # A "created" container with a supervisor record was being started when the daemon
-            # died: the start was never acknowledged, so that process goes (the caller deletes it).
+            # died: the start was never acknowledged, so that process goes (the caller deletes
+            # it), and what the start had set up goes too (rootfs mount, bundle, shm, volumes).
+            await asyncio.to_thread(self._release_rootfs, c)
+            if c.host_config.get("AutoRemove"):  # as Docker: --rm containers that are down go
+                await self._auto_remove(c)
             return False
         if record and record.get("status") == "running":
             for name in mountslib.volume_names(c):
