@@ -270,7 +270,9 @@ class ContainerService:
         try:
             await self.supervisor.delete(c.id)  # kills what the runtime may have created
         except errors.DockyardError:
-            pass
+            # the supervisor died mid-create and the next one never heard of it: end what the
+            # runtime may have left in the cgroup
+            await asyncio.to_thread(self._kill_orphan, c)
         await self._network_down(c)
         await self._start_failed(c, bundle, e)
 
