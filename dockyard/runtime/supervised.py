@@ -28,7 +28,9 @@ class Attach:
         self.writer, self.stdout, self.stderr = writer, stdout, stderr
 
 
-class Container:
+class Supervised:
+    """A container's init as the supervisor holds it (the daemon's record is containers/model.Container)."""
+
     def __init__(self, sup: "Supervisor", id: str, meta: dict[str, Any]) -> None:
         self.sup = sup
         self.id = id
@@ -337,10 +339,10 @@ class Container:
         self.sup.loop.add_reader(pidfd, gone)
 
 
-class ExecProcess(Container):
+class SupervisedExec(Supervised):
     """A process started in a running container (exec): the same stdio handling, no log, no runtime state."""
 
-    def __init__(self, sup: "Supervisor", container: Container, exec_id: str, meta: dict[str, Any]) -> None:
+    def __init__(self, sup: "Supervisor", container: Supervised, exec_id: str, meta: dict[str, Any]) -> None:
         super().__init__(sup, exec_id, meta)
         self.container = container
 

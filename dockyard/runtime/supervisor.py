@@ -19,7 +19,7 @@ from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
 from .keeper_link import KeeperLink
 from .state import atomic_write_json, proc_start_time, read_json
-from .supervised import Container, ExecProcess
+from .supervised import Supervised, SupervisedExec
 
 log = logging.getLogger("dockyard.supervisor")
 # How long a supervisor that holds nothing waits for a daemon before it leaves.
@@ -33,10 +33,10 @@ class Supervisor:
         self.connections = 0
         self.idle = asyncio.Event()
         self._idle_timer: asyncio.TimerHandle | None = None
-        self.containers: dict[str, Container] = {}
-        self.by_pid: dict[int, Container] = {}
+        self.containers: dict[str, Supervised] = {}
+        self.by_pid: dict[int, Supervised] = {}
         self.drivers: dict[str, RuntimeDriver] = {}
-        self.execs: dict[str, ExecProcess] = {}
+        self.execs: dict[str, SupervisedExec] = {}
         self.loop = asyncio.get_running_loop()
 
     # -- runtime drivers ---------------------------------------------------------------------
@@ -55,7 +55,7 @@ class Supervisor:
     def cdir(self, id: str) -> str:
         return os.path.join(self.exec_root, "containers", id)
 
-    def get(self, id: str) -> Container:
+    def get(self, id: str) -> Supervised:
         c = self.containers.get(id)
         if c is None:
             raise errors.NotFound(f"No such container: {id}")
@@ -72,7 +72,7 @@ class Supervisor:
                 meta = read_json(os.path.join(d, "container.json"))
             except (OSError, ValueError):
                 continue
-            c = Container(self, id, meta)
+            c = Supervised(self, id, meta)
             fds = held.pop(id, None)
             try:
                 c.record.update(read_json(os.path.join(d, "exit.json")))
@@ -86,7 +86,7 @@ class Supervisor:
         if self.keeper is not None:
             self.keeper.ack(list(exits))  # what is left belongs to no container we know
 
-    def _adopt(self, c: Container, fds: dict[str, int] | None, exits: dict[int, int]) -> None:
+    def _adopt(self, c: Supervised, fds: dict[str, int] | None, exits: dict[int, int]) -> None:
         """A container whose supervisor died before recording its exit."""
         driver = self.driver(c.meta.get("runtime") or "builtin")
         if not fds:
@@ -149,7 +149,7 @@ class Supervisor:
         os.makedirs(d, exist_ok=True)
         meta = {"id": id, "bundle": bundle, "log_path": log_path, "tty": tty, "open_stdin": open_stdin,
                 "runtime": runtime}
-        c = Container(self, id, meta)
+        c = Supervised(self, id, meta)
         try:
             c.spawn(driver)
         except RuntimeCreateError as e:
@@ -176,13 +176,13 @@ class Supervisor:
 
     # -- exec: extra processes in running containers --------------------------------------
     def spawn_exec(self, id: str, exec_id: str, process: dict[str, Any], tty: bool,
-                   open_stdin: bool) -> ExecProcess:
+                   open_stdin: bool) -> SupervisedExec:
         c = self.get(id)
         if c.record["status"] != "running" or c.driver is None:
             raise errors.Conflict(f"Container {id} is not running")
         if exec_id in self.execs:
             raise errors.Conflict(f"exec {exec_id} already exists")
-        e = ExecProcess(self, c, exec_id, {"process": process, "tty": tty, "open_stdin": open_stdin})
+        e = SupervisedExec(self, c, exec_id, {"process": process, "tty": tty, "open_stdin": open_stdin})
         try:
             e.spawn(c.driver)
         except RuntimeCreateError as err:
@@ -201,7 +201,7 @@ class Supervisor:
         """A detached exec: its output goes nowhere."""
         return {"pid": self.spawn_exec(id, exec_id, process, tty, open_stdin).pid}
 
-    def get_exec(self, exec_id: str) -> ExecProcess:
+    def get_exec(self, exec_id: str) -> SupervisedExec:
         e = self.execs.get(exec_id)
         if e is None:
             raise errors.NotFound(f"No such exec instance: {exec_id}")
@@ -317,7 +317,7 @@ class Supervisor:
         try:
             if msg["op"] == "exec_attach":
                 # Spawn and subscribe in one step, so not a byte of the exec's output is missed.
-                c: Container = self.spawn_exec(msg["id"], msg["exec_id"], msg["process"], bool(msg.get("tty")),
+                c: Supervised = self.spawn_exec(msg["id"], msg["exec_id"], msg["process"], bool(msg.get("tty")),
                                                bool(msg.get("stdin")))
                 result = {"pid": c.pid}
             else:
