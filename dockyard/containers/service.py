@@ -23,6 +23,8 @@ from .prepare import prepare_bundle
 from .store import ContainerStore
 
 log = logging.getLogger("dockyard.containers")
+# How many times a watch waits for a new supervisor (each try may take its start-up timeout).
+_SUPERVISOR_RETRIES = 5
 
 
 class Images(Protocol):
@@ -268,7 +270,9 @@ class ContainerService:
         try:
             await self.supervisor.delete(c.id)  # kills what the runtime may have created
         except errors.DockyardError:
-            pass
+            # the supervisor died mid-create and the next one never heard of it: end what the
+            # runtime may have left in the cgroup
+            await asyncio.to_thread(self._kill_orphan, c)
         await self._network_down(c)
         await self._start_failed(c, bundle, e)
 
@@ -305,14 +309,29 @@ class ContainerService:
 
     # exit ------------------------------------------------------------------------------
     async def _watch(self, c: Container) -> None:
-        try:
-            record = await self.supervisor.wait_exit(c.id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # the supervisor went away: nobody holds the container's stdio
-            log.warning("lost track of container %s: %s", c.id, e)
+        lost = 0
+        while True:
+            try:
+                record = await self.supervisor.wait_exit(c.id)
+                break
+            except asyncio.CancelledError:
+                raise
+            except errors.Unavailable as e:
+                # The supervisor died; its keeper starts the next one, which adopts the container
+                # with its stdio and learns its exit code: wait again there (the call reconnects).
+                lost += 1
+                if lost <= _SUPERVISOR_RETRIES:
+                    log.warning("supervisor lost while watching %s (%s): waiting on the next one", c.id, e)
+                    await asyncio.sleep(0.05 * lost)
+                    continue
+                error: Exception = e
+            except Exception as e:  # noqa: BLE001 - judged below
+                error = e
+            # nobody holds the container any more (not found in the next supervisor, or none starts)
+            log.warning("lost track of container %s: %s", c.id, error)
             await asyncio.to_thread(self._kill_orphan, c)
             record = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339()}
+            break
         await self._on_exit(c, record)
 
     def _kill_orphan(self, c: Container) -> None:
@@ -666,7 +685,11 @@ class ContainerService:
             return False
         if not c.state.running:
             # A "created" container with a supervisor record was being started when the daemon
-            # died: the start was never acknowledged, so that process goes (the caller deletes it).
+            # died: the start was never acknowledged, so that process goes (the caller deletes
+            # it), and what the start had set up goes too (rootfs mount, bundle, shm, volumes).
+            await asyncio.to_thread(self._release_rootfs, c)
+            if c.host_config.get("AutoRemove"):  # as Docker: --rm containers that are down go
+                await self._auto_remove(c)
             return False
         if record and record.get("status") == "running":
             for name in mountslib.volume_names(c):

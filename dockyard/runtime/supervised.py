@@ -28,7 +28,9 @@ class Attach:
         self.writer, self.stdout, self.stderr = writer, stdout, stderr
 
 
-class Container:
+class Supervised:
+    """A container's init as the supervisor holds it (the daemon's record is containers/model.Container)."""
+
     def __init__(self, sup: "Supervisor", id: str, meta: dict[str, Any]) -> None:
         self.sup = sup
         self.id = id
@@ -47,6 +49,8 @@ class Container:
         self.exit_code: int | None = None
         self.driver: RuntimeDriver | None = None
         self.cgroup_path = ""
+        self.held = False          # the keeper holds duplicates of our stdio fds
+        self.keeper_reaped = False  # the keeper reaped us: ack once the exit is on disk
 
     # -- creation ------------------------------------------------------------------------------
     def spawn(self, driver: RuntimeDriver) -> None:
@@ -85,6 +89,10 @@ class Container:
             if open_stdin:
                 self.stdin_fd = master
         self.pid = self.record["pid"] = pid
+        self._wire()
+
+    def _wire(self) -> None:
+        """Log writer, output readers, non-blocking stdin: once the stdio fds are ours."""
         if self.meta.get("bundle"):
             self.cgroup_path = _cgroups_path(self.meta["bundle"], self.id)
         if self.meta.get("log_path"):
@@ -94,6 +102,31 @@ class Container:
             self.sup.loop.add_reader(fd, self._on_output, fd)
         if self.stdin_fd >= 0:
             os.set_blocking(self.stdin_fd, False)
+
+    def stdio_roles(self) -> dict[str, int]:
+        """Our ends of the container's stdio by role, for the keeper to hold duplicates of."""
+        if self.pty >= 0:
+            return {"pty": self.pty}
+        roles = {stream: fd for fd, stream in self.outputs.items()}
+        if self.stdin_fd >= 0:
+            roles["stdin"] = self.stdin_fd
+        return roles
+
+    def adopt(self, driver: RuntimeDriver, fds: dict[str, int]) -> None:
+        """Take over a container from a supervisor that died, with the stdio fds its keeper held."""
+        self.driver = driver
+        self.held = True
+        self.record["started_at"] = self.meta.get("started_at", UNSET)
+        self.record["status"] = "running" if self.meta.get("started_at") else "created"
+        if "pty" in fds:
+            self.pty = fds["pty"]
+            self.outputs = {self.pty: "stdout"}
+            if self.meta.get("open_stdin"):
+                self.stdin_fd = self.pty
+        else:
+            self.outputs = {fd: role for role, fd in fds.items() if role in ("stdout", "stderr")}
+            self.stdin_fd = fds.get("stdin", -1)
+        self._wire()
 
     def _runtime_create(self, driver: RuntimeDriver, stdio: tuple[int | None, int, int],
                         tty: bool) -> tuple[int, int | None]:
@@ -163,6 +196,8 @@ class Container:
         if self.stdin_fd < 0 or self.stdin_fd == self.pty:
             return  # a pty stays open: closing the master would hang the session up
         self.stdin_closing = True
+        if self.held and self.sup.keeper is not None:
+            self.sup.keeper.drop(self.id, ["stdin"])  # its duplicate would keep EOF from the container
         self._drain_stdin()
 
     def _drain_stdin(self) -> None:
@@ -201,6 +236,7 @@ class Container:
         """The init was reaped; finish once its output is drained (or after DRAIN_TIMEOUT)."""
         self.exit_code = 128 - code if code < 0 else code  # waitstatus_to_exitcode gives -signal
         self.record["finished_at"] = now_rfc3339()
+        self._note_reaped()
         if self.outputs:
             self.sup.loop.call_later(DRAIN_TIMEOUT, self._force_finish)
         self._maybe_finish()
@@ -220,7 +256,14 @@ class Container:
             log.warning("%s: runtime delete: %s", self.id, e)
         self.record.update(status="exited", exit_code=self.exit_code)
         atomic_write_json(os.path.join(self.sup.cdir(self.id), "exit.json"), self.record)
+        if self.keeper_reaped and self.sup.keeper is not None:
+            self.sup.keeper.ack([self.pid])
         self._finished()
+
+    def _note_reaped(self) -> None:
+        """The code is known before the output is drained: a supervisor that dies meanwhile must not lose it."""
+        atomic_write_json(os.path.join(self.sup.cdir(self.id), "reaped.json"),
+                          {"exit_code": self.exit_code, "finished_at": self.record["finished_at"]})
 
     def _finished(self) -> None:
         """The exit is recorded: free stdio, end every attach and answer every waiter."""
@@ -243,6 +286,9 @@ class Container:
             return False
 
     def _release(self) -> None:
+        if self.held and self.sup.keeper is not None:
+            self.sup.keeper.drop(self.id)
+            self.held = False
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -269,18 +315,7 @@ class Container:
         self.record["started_at"] = self.meta.get("started_at", UNSET)
         if self.pid and proc_start_time(self.pid) is not None:
             self.record["status"] = "running"
-            try:
-                # Not our child any more: a pidfd still tells us when it ends (the code is lost).
-                pidfd = os.pidfd_open(self.pid)
-            except OSError:
-                return
-            self.exit_code = None
-
-            def gone() -> None:
-                self.sup.loop.remove_reader(pidfd)
-                os.close(pidfd)
-                self.exited(255)
-            self.sup.loop.add_reader(pidfd, gone)
+            self.watch_pidfd()
         else:
             try:
                 driver.delete(self.id, force=True)  # its runtime state and cgroup
@@ -289,10 +324,25 @@ class Container:
             self.record.update(status="exited", exit_code=255, finished_at=now_rfc3339())
 
 
-class ExecProcess(Container):
+    def watch_pidfd(self) -> None:
+        """Not our child nor our keeper's: a pidfd still tells us when it ends (the code is lost: 255)."""
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except OSError:
+            self.exited(255)
+            return
+
+        def gone() -> None:
+            self.sup.loop.remove_reader(pidfd)
+            os.close(pidfd)
+            self.exited(255)
+        self.sup.loop.add_reader(pidfd, gone)
+
+
+class SupervisedExec(Supervised):
     """A process started in a running container (exec): the same stdio handling, no log, no runtime state."""
 
-    def __init__(self, sup: "Supervisor", container: Container, exec_id: str, meta: dict[str, Any]) -> None:
+    def __init__(self, sup: "Supervisor", container: Supervised, exec_id: str, meta: dict[str, Any]) -> None:
         super().__init__(sup, exec_id, meta)
         self.container = container
 
@@ -308,10 +358,15 @@ class ExecProcess(Container):
         if self.record["status"] == "running" and proc_start_time(self.pid) is not None:
             os.kill(self.pid, sig)
 
+    def _note_reaped(self) -> None:
+        pass  # an exec has no record on disk
+
     def _maybe_finish(self) -> None:
         if self.exit_code is None or self.outputs or self.record["status"] == "exited":
             return
         self.record.update(status="exited", exit_code=self.exit_code)
+        if self.keeper_reaped and self.sup.keeper is not None:
+            self.sup.keeper.ack([self.pid])
         self._finished()
 
 

@@ -17,19 +17,26 @@ from ..linux.process import set_child_subreaper
 from . import protocol
 from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
-from .state import atomic_write_json, read_json
-from .supervised import Container, ExecProcess
+from .keeper_link import KeeperLink
+from .state import atomic_write_json, proc_start_time, read_json
+from .supervised import Supervised, SupervisedExec
 
 log = logging.getLogger("dockyard.supervisor")
+# How long a supervisor that holds nothing waits for a daemon before it leaves.
+IDLE_GRACE = 1.0
 
 
 class Supervisor:
-    def __init__(self, exec_root: str) -> None:
+    def __init__(self, exec_root: str, keeper: KeeperLink | None = None) -> None:
         self.exec_root = exec_root
-        self.containers: dict[str, Container] = {}
-        self.by_pid: dict[int, Container] = {}
+        self.keeper = keeper
+        self.connections = 0
+        self.idle = asyncio.Event()
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self.containers: dict[str, Supervised] = {}
+        self.by_pid: dict[int, Supervised] = {}
         self.drivers: dict[str, RuntimeDriver] = {}
-        self.execs: dict[str, ExecProcess] = {}
+        self.execs: dict[str, SupervisedExec] = {}
         self.loop = asyncio.get_running_loop()
 
     # -- runtime drivers ---------------------------------------------------------------------
@@ -48,14 +55,15 @@ class Supervisor:
     def cdir(self, id: str) -> str:
         return os.path.join(self.exec_root, "containers", id)
 
-    def get(self, id: str) -> Container:
+    def get(self, id: str) -> Supervised:
         c = self.containers.get(id)
         if c is None:
             raise errors.NotFound(f"No such container: {id}")
         return c
 
-    # -- start-up: what previous supervisors left on disk ------------------------------------
+    # -- start-up: what previous supervisors left on disk and with the keeper ----------------
     def load(self) -> None:
+        held, exits = self.keeper.load() if self.keeper is not None else ({}, {})
         root = os.path.join(self.exec_root, "containers")
         os.makedirs(root, exist_ok=True)
         for id in os.listdir(root):
@@ -64,14 +72,59 @@ class Supervisor:
                 meta = read_json(os.path.join(d, "container.json"))
             except (OSError, ValueError):
                 continue
-            c = Container(self, id, meta)
+            c = Supervised(self, id, meta)
+            fds = held.pop(id, None)
             try:
                 c.record.update(read_json(os.path.join(d, "exit.json")))
             except (OSError, ValueError):
-                # Its supervisor died with it unrecorded: watch it if it still runs (kill and the
-                # runtime's delete still work through its driver), else report it as lost.
-                c.orphaned(self.driver(meta.get("runtime") or "builtin"))
+                self._adopt(c, fds, exits)
+            else:
+                self._drop_held(id, fds)
             self.containers[id] = c
+        for id, fds in held.items():  # held for a container whose record is gone
+            self._drop_held(id, fds)
+        if self.keeper is not None:
+            self.keeper.ack(list(exits))  # what is left belongs to no container we know
+
+    def _adopt(self, c: Supervised, fds: dict[str, int] | None, exits: dict[int, int]) -> None:
+        """A container whose supervisor died before recording its exit."""
+        driver = self.driver(c.meta.get("runtime") or "builtin")
+        if not fds:
+            # Nobody kept its stdio: watch it if it still runs (kill and the runtime's delete
+            # still work through its driver), else report it as lost.
+            c.orphaned(driver)
+            return
+        c.adopt(driver, fds)
+        try:
+            reaped = read_json(os.path.join(self.cdir(c.id), "reaped.json"))
+        except (OSError, ValueError):
+            reaped = None
+        if reaped is not None:  # reaped by the supervisor that died: drain what is left, record it
+            c.exited(int(reaped["exit_code"]))
+        elif c.pid in exits:
+            c.keeper_reaped = True
+            c.exited(exits.pop(c.pid))
+        elif self.keeper is not None and self.keeper.is_keeper_child(c.pid):
+            self.by_pid[c.pid] = c  # the keeper reaps it and tells us its code
+        elif proc_start_time(c.pid) is not None:
+            c.watch_pidfd()
+        else:
+            c.exited(255)
+
+    def _drop_held(self, id: str, fds: dict[str, int] | None) -> None:
+        if fds and self.keeper is not None:
+            for fd in fds.values():
+                os.close(fd)
+            self.keeper.drop(id)
+
+    def keeper_reaped(self, pid: int, code: int) -> None:
+        """An orphan of a dead supervisor ended; its parent, the keeper, reaped it."""
+        c = self.by_pid.pop(pid, None)
+        if c is None:
+            self.keeper.ack([pid]) if self.keeper is not None else None
+            return
+        c.keeper_reaped = True
+        c.exited(code)
 
     # -- SIGCHLD: we are the subreaper, so every container init ends up here ----------------
     def reap(self) -> None:
@@ -96,7 +149,7 @@ class Supervisor:
         os.makedirs(d, exist_ok=True)
         meta = {"id": id, "bundle": bundle, "log_path": log_path, "tty": tty, "open_stdin": open_stdin,
                 "runtime": runtime}
-        c = Container(self, id, meta)
+        c = Supervised(self, id, meta)
         try:
             c.spawn(driver)
         except RuntimeCreateError as e:
@@ -116,17 +169,20 @@ class Supervisor:
         self.containers[id] = c
         self.by_pid[c.pid] = c
         atomic_write_json(os.path.join(d, "container.json"), {**meta, "pid": c.pid})
+        if self.keeper is not None and self.keeper.alive:
+            self.keeper.hold(id, c.stdio_roles())
+            c.held = True
         return {"pid": c.pid}
 
     # -- exec: extra processes in running containers --------------------------------------
     def spawn_exec(self, id: str, exec_id: str, process: dict[str, Any], tty: bool,
-                   open_stdin: bool) -> ExecProcess:
+                   open_stdin: bool) -> SupervisedExec:
         c = self.get(id)
         if c.record["status"] != "running" or c.driver is None:
             raise errors.Conflict(f"Container {id} is not running")
         if exec_id in self.execs:
             raise errors.Conflict(f"exec {exec_id} already exists")
-        e = ExecProcess(self, c, exec_id, {"process": process, "tty": tty, "open_stdin": open_stdin})
+        e = SupervisedExec(self, c, exec_id, {"process": process, "tty": tty, "open_stdin": open_stdin})
         try:
             e.spawn(c.driver)
         except RuntimeCreateError as err:
@@ -145,7 +201,7 @@ class Supervisor:
         """A detached exec: its output goes nowhere."""
         return {"pid": self.spawn_exec(id, exec_id, process, tty, open_stdin).pid}
 
-    def get_exec(self, exec_id: str) -> ExecProcess:
+    def get_exec(self, exec_id: str) -> SupervisedExec:
         e = self.execs.get(exec_id)
         if e is None:
             raise errors.NotFound(f"No such exec instance: {exec_id}")
@@ -203,8 +259,19 @@ class Supervisor:
         return {"pid": os.getpid()}
 
     # -- connections -------------------------------------------------------------------------
+    def check_idle(self) -> None:
+        """Holding no container and with nobody connected (its daemon stopped), the supervisor leaves."""
+        if self.containers or self.execs or self.connections:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+        elif self._idle_timer is None:
+            self._idle_timer = self.loop.call_later(IDLE_GRACE, self.idle.set)
+
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        self.connections += 1
+        self.check_idle()
         try:
             first = await reader.readline()
             if not first:
@@ -225,6 +292,8 @@ class Supervisor:
             for t in tasks:
                 t.cancel()
             writer.close()
+            self.connections -= 1
+            self.check_idle()
 
     async def answer(self, msg: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         seq, op = msg.pop("seq", 0), msg.pop("op", "")
@@ -248,7 +317,7 @@ class Supervisor:
         try:
             if msg["op"] == "exec_attach":
                 # Spawn and subscribe in one step, so not a byte of the exec's output is missed.
-                c: Container = self.spawn_exec(msg["id"], msg["exec_id"], msg["process"], bool(msg.get("tty")),
+                c: Supervised = self.spawn_exec(msg["id"], msg["exec_id"], msg["process"], bool(msg.get("tty")),
                                                bool(msg.get("stdin")))
                 result = {"pid": c.pid}
             else:
@@ -276,10 +345,12 @@ class Supervisor:
             c.detach(sub)
 
 
-async def amain(exec_root: str, ready_fd: int = -1) -> None:
-    sup = Supervisor(exec_root)
+async def amain(exec_root: str, ready_fd: int = -1, keeper_fd: int = -1) -> None:
+    sup = Supervisor(exec_root, KeeperLink(keeper_fd) if keeper_fd >= 0 else None)
     sup.load()
     loop = asyncio.get_running_loop()
+    if sup.keeper is not None:
+        sup.keeper.start(loop, sup.keeper_reaped)
     loop.add_signal_handler(signal.SIGCHLD, sup.reap)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -295,9 +366,21 @@ async def amain(exec_root: str, ready_fd: int = -1) -> None:
         os.write(ready_fd, b"1")
         os.close(ready_fd)
     sup.reap()  # children that exited before the handler was installed
+    sup.check_idle()
+    idle = asyncio.ensure_future(sup.idle.wait())
+    stopped = asyncio.ensure_future(stop.wait())
     async with server:
-        await stop.wait()
-    log.info("supervisor stopping on SIGTERM; containers keep running")
+        await asyncio.wait([idle, stopped], return_when=asyncio.FIRST_COMPLETED)
+        # no new connection from here on: a daemon that comes now starts a new keeper
+        os.unlink(sock)
+    if sup.idle.is_set():
+        log.info("supervisor leaving: it holds no container and its daemon is gone")
+        if sup.keeper is not None:
+            sup.keeper.idle()
+    else:
+        log.info("supervisor stopping on SIGTERM; its keeper holds the containers for the next one")
+    if sup.keeper is not None:
+        sup.keeper.flush_blocking()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -306,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--log-level", default="info")
     ap.add_argument("--ready-fd", type=int, default=-1, help="write one byte here once listening")
     ap.add_argument("--detach", action="store_true", help="fork and let the parent exit (not the caller's child)")
+    ap.add_argument("--keeper-fd", type=int, default=-1, help="the socket to the keeper that started us")
     a = ap.parse_args(argv)
     if a.detach and os.fork() > 0:
         os._exit(0)
@@ -321,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(filename=os.path.join(a.exec_root, "supervisor.log"), level=a.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(message)s")
     set_child_subreaper()
-    asyncio.run(amain(a.exec_root, a.ready_fd))
+    asyncio.run(amain(a.exec_root, a.ready_fd, a.keeper_fd))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from .. import errors
 from . import protocol
 
 _SPAWN_TIMEOUT = 10.0
+_RESPAWN_AFTER = 0.5
 
 
 def _spawn(exec_root: str, log_level: str) -> None:
-    """Start a detached supervisor and wait until it listens (or decides another one already does)."""
+    """Start a detached keeper (which starts the supervisor) and wait until the supervisor listens
+    (or until the keeper decides that another one already runs: it then restarts the supervisor)."""
     os.makedirs(exec_root, exist_ok=True)
     r, w = os.pipe()
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,13 +26,14 @@ def _spawn(exec_root: str, log_level: str) -> None:
     try:
         with open(os.path.join(exec_root, "supervisor.log"), "ab") as logf:
             p = subprocess.Popen(
-                [sys.executable, "-m", "dockyard.runtime.supervisor", "--exec-root", exec_root,
+                # -S: the keeper needs only the standard library and our own package
+                [sys.executable, "-S", "-m", "dockyard.runtime.keeper", "--exec-root", exec_root,
                  "--log-level", log_level, "--ready-fd", str(w), "--detach"],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, pass_fds=(w,), start_new_session=True,
                 cwd="/", env=env)
         os.close(w)
         w = -1
-        p.wait()  # the intermediate process exits at once; the supervisor is nobody's child but init's
+        p.wait()  # the intermediate process exits at once; the keeper is nobody's child but init's
         os.read(r, 1)  # returns b"" if the supervisor died (or lost the lock race): the caller retries connect
     finally:
         os.close(r)
@@ -108,18 +111,22 @@ class SupervisorClient:
     @classmethod
     async def connect(cls, exec_root: str, log_level: str = "info") -> "SupervisorClient":
         exec_root = os.path.abspath(exec_root)
-        try:
-            r, w = await cls._open(exec_root)
-        except (FileNotFoundError, ConnectionRefusedError):
-            deadline = asyncio.get_running_loop().time() + _SPAWN_TIMEOUT
-            await asyncio.to_thread(_spawn, exec_root, log_level)
-            while True:
-                try:
-                    r, w = await cls._open(exec_root)
-                    break
-                except (FileNotFoundError, ConnectionRefusedError):
-                    if asyncio.get_running_loop().time() > deadline:
-                        raise errors.Unavailable(f"supervisor did not start; see {exec_root}/supervisor.log") from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SPAWN_TIMEOUT
+        spawned = -1.0
+        while True:
+            try:
+                r, w = await cls._open(exec_root)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if loop.time() > deadline:
+                    raise errors.Unavailable(f"supervisor did not start; see {exec_root}/supervisor.log") from None
+                # Nobody listens: start a keeper. Again after a while, in case the one that held
+                # the lock was an idle one on its way out (then nobody would start a supervisor).
+                if spawned < 0 or loop.time() - spawned > _RESPAWN_AFTER:
+                    spawned = loop.time()
+                    await asyncio.to_thread(_spawn, exec_root, log_level)
+                else:
                     await asyncio.sleep(0.02)
         return cls(exec_root, r, w, log_level)
 

@@ -225,3 +225,49 @@ def test_stop_after_restart_reaches_the_restored_container(fresh_daemon):
         assert wait_for(lambda: not any(p.exists() for p in cg), 5), cg
     finally:
         d.docker("rm", "-f", n)
+
+
+def _rootfs_mounted(d, cid: str) -> bool:
+    rootfs = str(d.data_root / "containers" / cid / "rootfs")
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == rootfs for line in f)
+
+
+def test_autoremove_container_that_is_down_at_restart_is_removed(fresh_daemon):
+    """As Docker's restore: a --rm container that is not running when the daemon comes back
+    (its exit recorded, or never started) is removed, not left for ever."""
+    d = fresh_daemon
+    cid = ok(d.docker("create", "--rm", "--name", uname(), "busybox", "true")).strip()
+    kept = ok(d.docker("create", "--name", uname(), "busybox", "true")).strip()
+    d.kill()
+    d.start()
+    assert wait_for(lambda: d.docker("inspect", cid).returncode != 0, 10), "--rm container left behind"
+    assert not (d.data_root / "containers" / cid).exists()
+    assert inspect(d, kept)["State"]["Status"] == "created"  # without --rm it stays
+    ok(d.docker("rm", kept))
+
+
+def test_start_cut_short_by_a_daemon_crash_leaves_nothing_mounted(fresh_daemon):
+    """The daemon dies in the middle of a start (rootfs mounted, runtime not done): the restored
+    container reads "created", has nothing mounted and no bundle, and starts normally later."""
+    d = fresh_daemon
+    cid = ok(d.docker("create", "--name", uname(), "busybox", "echo", "hello")).strip()
+    sup = d.supervisor_pid()
+    os.kill(sup, signal.SIGSTOP)  # the start hangs in its call to the supervisor
+    start = subprocess.Popen(["docker", "start", cid], env=d.env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _rootfs_mounted(d, cid), 20), "the start never mounted the rootfs"
+        d.kill()
+    finally:
+        os.kill(sup, signal.SIGCONT)
+        start.wait(30)
+    d.start()
+    state = inspect(d, cid)["State"]
+    assert state["Status"] == "created", state
+    assert not _rootfs_mounted(d, cid)
+    assert not (d.exec_root / "bundles" / cid).exists()
+    assert ok(d.docker("start", "-a", cid)) == "hello\n"
+    assert inspect(d, cid)["State"]["ExitCode"] == 0
+    ok(d.docker("rm", cid))
+    assert d.leftovers(set()) == ([], [])

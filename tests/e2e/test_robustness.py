@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -90,9 +92,13 @@ def test_plain_rm_racing_start_never_destroys_a_running_container(daemon):
     assert (mounts, cgroups) == ([], [])
 
 
-def test_a_dying_supervisor_ends_its_containers_and_is_replaced(fresh_daemon):
+def test_a_dying_supervisor_is_replaced_and_its_containers_live_on(fresh_daemon):
+    """`docker run --rm` survives the death of the supervisor: the next one adopts the container,
+    its real exit code reaches the client and --rm still removes it."""
     d = fresh_daemon
-    run = subprocess.Popen(["docker", "run", "--rm", "busybox", "sleep", "100"], env=d.env,
+    gate = tempfile.mkdtemp(prefix="dytest-gate-")
+    run = subprocess.Popen(["docker", "run", "--rm", "-v", f"{gate}:/gate", "busybox", "sh", "-c",
+                            "while [ ! -e /gate/go ]; do usleep 20000; done; exit 3"], env=d.env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 20
@@ -101,20 +107,24 @@ def test_a_dying_supervisor_ends_its_containers_and_is_replaced(fresh_daemon):
         old = d.supervisor_pid()
         assert old
         os.kill(old, signal.SIGKILL)
-        assert run.wait(20) == 255  # the container's holder died: the run ends, not hangs
+        while time.time() < deadline and d.supervisor_pid() in (None, old):
+            time.sleep(0.05)
+        assert d.supervisor_pid() not in (None, old)
+        open(os.path.join(gate, "go"), "w").close()
+        assert run.wait(20) == 3  # the real code, not 255
     finally:
         if run.poll() is None:
             run.kill()
+        shutil.rmtree(gate, ignore_errors=True)
     assert d.docker("ps", "-aq").stdout.strip() == b""  # --rm still removed it
     assert d.leftovers(set()) == ([], [])  # nothing orphaned: cgroup emptied, rootfs unmounted
     r = d.docker("run", "--rm", "busybox", "echo", "after")
     assert (r.returncode, r.stdout) == (0, b"after\n")
-    assert d.supervisor_pid() not in (None, old)
 
 
 def test_container_outliving_its_supervisor_is_adopted_and_cleaned_up(fresh_daemon):
-    """Daemon and supervisor both die; the container lives on. The next supervisor watches it
-    (its exit code is lost: 255) and `rm -f` still ends it and frees its cgroup and mounts."""
+    """Daemon and supervisor both die; the container lives on. The next supervisor adopts it
+    and `rm -f` still ends it and frees its cgroup and mounts."""
     d = fresh_daemon
     cid = d.docker("run", "-d", "busybox", "sleep", "100").stdout.decode().strip()
     pid = int(d.docker("inspect", "-f", "{{.State.Pid}}", cid).stdout)

@@ -1,7 +1,7 @@
 """A private dockyardd for tests and benchmarks: own data root, exec root, socket, cgroup parent.
 
 Everything it makes is removed by `cleanup()`, even after a failed test: the daemon and its
-supervisor (ended by the PIDs we started), mounts under its roots, and its cgroups.
+keeper and supervisor (ended by their PIDs), mounts under its roots, and its cgroups.
 """
 from __future__ import annotations
 
@@ -94,16 +94,14 @@ class TestDaemon:
     def supervisor_pid(self) -> int | None:
         return live_supervisor_pid(str(self.exec_root))
 
+    def keeper_pid(self) -> int | None:
+        return live_supervisor_pid(str(self.exec_root), "keeper.lock")
+
     def cleanup(self, keep_network: bool = False) -> None:
         """Remove all the daemon made; with `keep_network`, leave its links and nftables table
         (for tests that start the next daemon on the same network prefix)."""
         self.kill(signal.SIGTERM)
-        pid = self.supervisor_pid()
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_supervisor(str(self.exec_root))
         _kill_cgroup_tree(self.cgroup_parent)
         _unmount_under(str(self.base))
         if not keep_network:
@@ -138,13 +136,37 @@ class TestDaemon:
         return docker.DockerClient(base_url=self.host, version="1.41", timeout=120)
 
 
-def live_supervisor_pid(exec_root: str) -> int | None:
-    """The pid in supervisor.lock, only while a supervisor still holds that lock.
+def kill_supervisor(exec_root: str) -> None:
+    """End the keeper first (else it starts the supervisor again), then the supervisor."""
+    for lock in ("keeper.lock", "supervisor.lock"):
+        pid = live_supervisor_pid(exec_root, lock)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_gone(pid)
 
-    A stale pid (the supervisor died) may by now belong to an unrelated process: never signal it.
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return  # a zombie: it is dead, its parent reaps it
+        except OSError:
+            return
+        time.sleep(0.02)
+
+
+def live_supervisor_pid(exec_root: str, lock: str = "supervisor.lock") -> int | None:
+    """The pid in supervisor.lock (or keeper.lock), only while its process still holds that lock.
+
+    A stale pid (the process died) may by now belong to an unrelated process: never signal it.
     """
     try:
-        fd = os.open(os.path.join(exec_root, "supervisor.lock"), os.O_RDONLY)
+        fd = os.open(os.path.join(exec_root, lock), os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:

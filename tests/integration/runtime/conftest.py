@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.support.daemon import live_supervisor_pid
+from tests.support.daemon import kill_supervisor
 
 from .bundle import make_bundle, make_rootfs
 
@@ -87,6 +87,4 @@ def exec_root(tmp_path):
     yield root
     # stop it by its pid, never by name, and only while it still holds its lock
     # (a stale pid may have been reused by another process)
-    pid = live_supervisor_pid(root)
-    if pid:
-        os.kill(pid, signal.SIGTERM)
+    kill_supervisor(root)
