@@ -5,7 +5,7 @@ import hashlib
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 import json
 import re
@@ -17,6 +17,7 @@ from ..errors import InvalidParameter
 from ..snapshots import Driver, PendingLayer, new_driver
 from ..snapshots.streams import HashReader, TeeReader, decompressed
 from ..store.db import Database
+from ..timefmt import rfc3339
 
 MIGRATIONS = [
     """
@@ -60,7 +61,7 @@ def parse_time(value: str | None) -> int:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace("000Z", "Z")
+    return rfc3339()
 
 
 @dataclass

@@ -12,6 +12,7 @@ import re
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import quote
 
+from .. import mediatypes as mt
 from . import manifests as mf
 from .auth import Access, Anonymous, Authorizer
 from .auth.token import TokenServer
@@ -337,7 +338,7 @@ class RegistryApp:
         if found is None:
             raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
         digest, info, raw = found
-        media_type = info.get("mediaType", mf.OCI_MANIFEST)
+        media_type = info.get("mediaType", mt.OCI_MANIFEST)
         if not mf.accepts(request.headers.get("accept", ""), media_type):
             raise RegistryError("MANIFEST_UNKNOWN", f"manifest of type {media_type} not acceptable by the client",
                                 detail={"mediaType": media_type})
@@ -392,5 +393,5 @@ class RegistryApp:
             found = [d for d in found if d.get("artifactType") == artifact_type]
             headers.append(("OCI-Filters-Applied", "artifactType"))
         found.sort(key=lambda d: d["digest"])
-        return json_response({"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": found},
-                             headers=headers, content_type=mf.OCI_INDEX)
+        return json_response({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": found},
+                             headers=headers, content_type=mt.OCI_INDEX)

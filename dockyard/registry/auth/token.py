@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import RegistryError
 from ..server import Request, Response, reply
 from . import Access, scope_string
+from ...timefmt import rfc3339_ns
 from .htpasswd import Htpasswd, basic_credentials
 
 ALL_ACTIONS = ["pull", "push", "delete"]
@@ -159,7 +160,7 @@ class TokenServer:
                   "exp": now + self.config.expiration, "jti": secrets.token_hex(12), "access": access}
         token = sign(claims, self.config.key)
         body = {"token": token, "access_token": token, "expires_in": self.config.expiration,
-                "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+                "issued_at": rfc3339_ns(int(now) * 1_000_000_000, digits=0)}
         return reply(200, [("Content-Type", "application/json")], json.dumps(body).encode())
 
 
