@@ -85,11 +85,12 @@ class ImageStore:
     layer found already stored is leased so a concurrent delete cannot remove it meanwhile.
     """
 
-    def __init__(self, db: Database, data_root: Path, driver: str = "overlay") -> None:
+    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay") -> None:
         self.db = db
         self.data_root = Path(data_root)
         self.content = ContentStore(self.data_root / "content")
-        self.driver: Driver = new_driver(driver, self.data_root)
+        # a name is taken as given; the daemon passes the driver snapshots.select() chose
+        self.driver: Driver = new_driver(driver, self.data_root) if isinstance(driver, str) else driver
         self.lock = threading.RLock()
         self.leases: Counter[str] = Counter()
         db.migrate("images", MIGRATIONS)
