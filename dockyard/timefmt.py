@@ -10,16 +10,28 @@ ZERO = "0001-01-01T00:00:00Z"
 def rfc3339(ts: float | None = None) -> str:
     """Format a unix time (seconds, float) like Go's time.RFC3339Nano in UTC."""
     if ts is None:
+        return rfc3339_ns()
+    # whole seconds and a microsecond-rounded fraction: a float has no nanoseconds to give
+    whole = int(ts // 1)
+    return rfc3339_ns(whole * 1_000_000_000 + round((ts - whole) * 1_000_000) * 1000)
+
+
+def rfc3339_ns(ns: int | None = None, *, fixed: bool = False, digits: int = 9) -> str:
+    """Format nanoseconds since the epoch (now if None) in UTC, the one formatter of the tree.
+
+    Go's RFC3339Nano trims trailing zeros of the fraction (API times); fixed keeps all `digits`
+    (Docker's json-file log stamps, RFC3339NanoFixed); digits=0 gives whole seconds.
+    """
+    if ns is None:
         ns = time.time_ns()
-    else:
-        # whole seconds and a microsecond-rounded fraction: a float has no nanoseconds to give
-        whole = int(ts // 1)
-        ns = whole * 1_000_000_000 + round((ts - whole) * 1_000_000) * 1000
     secs, frac = divmod(ns, 1_000_000_000)
     base = datetime.fromtimestamp(secs, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    if frac == 0:
+    if digits <= 0:
         return base + "Z"
-    return f"{base}.{frac:09d}".rstrip("0") + "Z"
+    fraction = f"{frac:09d}"[:digits]
+    if not fixed:
+        fraction = fraction.rstrip("0")
+    return f"{base}.{fraction}Z" if fraction else base + "Z"
 
 
 def parse_rfc3339(value: str) -> float:

@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Protocol
 
 from .. import errors
 from .http import Request, Response, json_response
+from ..timefmt import rfc3339
 from .router import Router
 
 API_VERSION = "1.41"
@@ -134,7 +135,7 @@ def host_facts() -> dict[str, Any]:
         pass
     return {"KernelVersion": platform.release(), "OSType": "linux", "Architecture": platform.machine(),
             "NCPU": os.cpu_count() or 1, "MemTotal": mem_total, "Name": platform.node(),
-            "OperatingSystem": _os_name(), "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "OperatingSystem": _os_name(), "SystemTime": rfc3339()}
 
 
 def _os_name() -> str:

@@ -11,6 +11,8 @@ import subprocess
 from typing import Any, Callable, Protocol
 
 from ..errors import InvalidParameter
+from ..linux.kernel import Kernel
+from ..linux.mount import MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID
 from .model import Container
 
 _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
@@ -278,21 +280,19 @@ def shareable_shm_path(c: Container) -> str:
     return os.path.join(c.root_dir, "shm")
 
 
-def mount_shareable_shm(c: Container) -> str:
+def mount_shareable_shm(c: Container, kernel: Kernel | None = None) -> str:
     """--ipc shareable: /dev/shm is a tmpfs on the host, so that --ipc container:X can bind it."""
-    from ..linux.mount import MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount
-
+    k = kernel or Kernel()
     path = shareable_shm_path(c)
     os.makedirs(path, mode=0o700, exist_ok=True)
-    if not is_mountpoint(path):
+    if not k.is_mountpoint(path):
         size = int(c.host_config.get("ShmSize") or 64 * 1024 * 1024)
-        mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={size}")
+        k.mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={size}")
     return path
 
 
-def unmount_shareable_shm(c: Container) -> None:
-    from ..linux.mount import MNT_DETACH, is_mountpoint, umount
-
+def unmount_shareable_shm(c: Container, kernel: Kernel | None = None) -> None:
+    k = kernel or Kernel()
     path = shareable_shm_path(c)
-    if is_mountpoint(path):
-        umount(path, MNT_DETACH)
+    if k.is_mountpoint(path):
+        k.umount(path, MNT_DETACH)

@@ -23,9 +23,11 @@ from ..containers.store import ContainerStore
 from ..distribution.hosts import RegistryConfig
 from ..distribution.service import DistributionService
 from ..images.service import ImageService
+from ..logging import drivers as log_drivers
 from ..network.setup import open_networking
 from ..runtime import registry as runtime_registry
 from ..runtime.supervisor_client import SupervisorClient
+from ..snapshots import drivers as snapshot_drivers
 from ..store.db import Database
 from ..volumes.drivers import registry as volume_drivers
 from ..volumes.service import VolumeService
@@ -38,8 +40,10 @@ class Daemon:
     """The assembled services; also the system routes' backend (`info`)."""
 
     def __init__(self, config: Config, db: Database, images: ImageService,
-                 containers: ContainerService, events: EventBus) -> None:
+                 containers: ContainerService, events: EventBus,
+                 plugins: dict[str, list[str]] | None = None) -> None:
         self.config = config
+        self.plugins = plugins or {}  # kind -> registered driver names, as info's Plugins lists them
         self.db = db
         self.images = images
         self.containers = containers
@@ -55,15 +59,15 @@ class Daemon:
         return {
             "ID": self.id, "Containers": len(all_), "ContainersRunning": running,
             "ContainersPaused": paused, "ContainersStopped": len(all_) - running - paused,
-            "Images": len(self.images.list(False, {})), "Driver": "overlay2",
-            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "macvlan", "null"], "Authorization": None,
-                        "Log": ["json-file"]},
+            "Images": len(self.images.list(False, {})), "Driver": self.images.store.driver.name,
+            "DriverStatus": self.images.store.driver.status(),
+            "Plugins": {"Volume": self.plugins.get("Volume", []), "Network": self.plugins.get("Network", []),
+                        "Authorization": None, "Log": self.plugins.get("Log", [])},
             "MemoryLimit": True, "SwapLimit": True, "KernelMemory": False, "CpuCfsPeriod": True,
             "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "BridgeNfIptables": False, "BridgeNfIp6tables": False,
             "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),
-            "OomKillDisable": True, "NGoroutines": 0, "LoggingDriver": "json-file",
+            "OomKillDisable": True, "NGoroutines": 0, "LoggingDriver": log_drivers.DEFAULT,
             "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if cgroup_v2 else "1",
             "NEventsListener": 0, "IndexServerAddress": "https://index.docker.io/v1/",
             "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
@@ -99,7 +103,7 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
         d.mkdir(parents=True, exist_ok=True, mode=0o711)
     db = Database(config.data_root / "metadata.db")
     events = EventBus()
-    images = ImageService(db, config.data_root)
+    images = ImageService(db, config.data_root, snapshot_drivers.select(config.storage_driver, config.data_root))
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
     volumes = VolumeService(VolumeStore(db), volume_drivers(str(config.data_root / "volumes")),
@@ -111,7 +115,8 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
                                   cgroup_parent=config.cgroup_parent, network=attachments,
                                   volumes=volumes)
     volumes.users = containers.volume_users
-    daemon = Daemon(config, db, images, containers, events)
+    plugins = {"Volume": sorted(volumes.drivers), "Network": sorted(networks.drivers), "Log": log_drivers.names()}
+    daemon = Daemon(config, db, images, containers, events, plugins)
 
     def containers_using(image_id: str) -> list[str]:
         return [c.id for c in store.all() if c.image_id == image_id]

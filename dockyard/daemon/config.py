@@ -18,7 +18,7 @@ class Config:
     exec_root: Path = Path("/run/dockyard")
     log_level: str = "info"
     runtime: str = "builtin"
-    storage_driver: str = "overlay2"
+    storage_driver: str = ""  # "" chooses: the data root's prior driver, else overlay2, else vfs
     cgroup_parent: str = "dockyard"
     default_ulimits: dict = field(default_factory=dict)
     config_file: Path | None = None
@@ -73,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--config-file", default=None, help="daemon.json (default /etc/dockyard/daemon.json)")
     p.add_argument("-l", "--log-level", choices=["debug", "info", "warn", "error", "fatal"])
     p.add_argument("--default-runtime", dest="runtime")
+    p.add_argument("-s", "--storage-driver", dest="storage_driver",
+                   help="storage driver: overlay2 or vfs (default: overlay2 where overlayfs mounts)")
     args = p.parse_args(argv)
 
     cfg = Config()
@@ -90,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cfg.log_level = args.log_level
     if args.runtime:
         cfg.runtime = args.runtime
+    if args.storage_driver:
+        cfg.storage_driver = args.storage_driver
     for h in cfg.hosts:
         if not h.startswith("unix://"):
             raise InvalidParameter(f"unsupported host {h!r}: only unix:// sockets for now")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import InvalidParameter
 from ..linux import fstree
+from ..mediatypes import INDEXES
 from ..snapshots import clean_name
 from .config import empty_container_config, host_platform
 from .reference import Reference, parse_any, parse_normalized
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from .service import ImageService
 
 _CHUNK = 1 << 20
-_INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json")
 
 
 # -- save ---------------------------------------------------------------------------------
@@ -180,7 +179,7 @@ def _oci_entries(arc: _Archive) -> list[tuple[bytes, list[str], list[str]]]:
     for desc in arc.json("index.json").get("manifests", []):
         annotations = desc.get("annotations") or {}
         manifest = arc.json(blob(desc["digest"]))
-        if desc.get("mediaType") in _INDEX_TYPES or "manifests" in manifest:
+        if desc.get("mediaType") in INDEXES or "manifests" in manifest:
             match = [m for m in manifest["manifests"]
                      if (m.get("platform") or {}).get("os") == os_
                      and (m.get("platform") or {}).get("architecture") == arch]

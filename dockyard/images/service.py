@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from ..errors import InvalidParameter, NotFound
-from ..snapshots import mounter
+from ..snapshots import Driver, mounter
 from ..store.db import Database
 from . import archive, query, remove as remover
 from .config import import_config
@@ -22,7 +22,7 @@ _SHORT_RE = re.compile(r"^(sha256:)?[a-f0-9]{1,64}$")
 class ImageService:
     """Images, tags and container root filesystems over one data root. Blocking, thread-safe."""
 
-    def __init__(self, db: Database, data_root: Path, driver: str = "overlay") -> None:
+    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay") -> None:
         self.store = ImageStore(db, data_root, driver)
         self.store.recover()
         self._mounted: dict[str, str] = {}   # container ID -> where its rootfs is mounted

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 import json
 import re
@@ -18,6 +18,7 @@ from ..errors import InvalidParameter
 from ..snapshots import Driver, PendingLayer, new_driver
 from ..snapshots.streams import HashReader, TeeReader, decompressed
 from ..store.db import Database
+from ..timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def parse_time(value: str | None) -> int:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace("000Z", "Z")
+    return rfc3339()
 
 
 @dataclass
@@ -87,11 +88,12 @@ class ImageStore:
     layer found already stored is leased so a concurrent delete cannot remove it meanwhile.
     """
 
-    def __init__(self, db: Database, data_root: Path, driver: str = "overlay") -> None:
+    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay") -> None:
         self.db = db
         self.data_root = Path(data_root)
         self.content = ContentStore(self.data_root / "content")
-        self.driver: Driver = new_driver(driver, self.data_root)
+        # a name is taken as given; the daemon passes the driver snapshots.select() chose
+        self.driver: Driver = new_driver(driver, self.data_root) if isinstance(driver, str) else driver
         self.lock = threading.RLock()
         self.leases: Counter[str] = Counter()
         db.migrate("images", MIGRATIONS)

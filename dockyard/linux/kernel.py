@@ -16,6 +16,9 @@ class Kernel:
     def umount(self, target: str, flags: int = 0) -> None:
         _mount.umount(target, flags)
 
+    def is_mountpoint(self, path: str) -> bool:
+        return _mount.is_mountpoint(path)
+
     def pivot_root(self, new_root: str, put_old: str) -> None:
         process.pivot_root(new_root, put_old)
 
@@ -53,13 +56,20 @@ class RecordingKernel(Kernel):
     def __init__(self, bounding: int = (1 << 41) - 1 & ~(1 << 24)) -> None:
         self.calls: list[tuple[object, ...]] = []
         self._bounding = bounding
+        self.mounted: list[str] = []  # targets mounted and not yet unmounted, as is_mountpoint answers
 
     def mount(self, source: str | None, target: str, fstype: str | None = None, flags: int = 0,
               data: str | None = None) -> None:
         self.calls.append(("mount", source, target, fstype, flags, data))
+        self.mounted.append(target)
 
     def umount(self, target: str, flags: int = 0) -> None:
         self.calls.append(("umount", target, flags))
+        if target in self.mounted:
+            self.mounted.remove(target)
+
+    def is_mountpoint(self, path: str) -> bool:
+        return path in self.mounted
 
     def pivot_root(self, new_root: str, put_old: str) -> None:
         self.calls.append(("pivot_root", new_root, put_old))

@@ -17,6 +17,12 @@ MS_PRIVATE = 1 << 18
 MS_SLAVE = 1 << 19
 MS_SHARED = 1 << 20
 MS_STRICTATIME = 1 << 24
+MS_SYNCHRONOUS = 0x10
+MS_MANDLOCK = 0x40
+MS_DIRSYNC = 0x80
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
+MS_RELATIME = 1 << 21
 
 MNT_FORCE = 1
 MNT_DETACH = 2
@@ -37,6 +43,38 @@ def mount(source: str | None, target: str, fstype: str | None = None, flags: int
 
 def umount(target: str, flags: int = 0) -> None:
     check(_libc.umount2(_b(target), flags), "umount", target)
+
+
+# mount(8) option words that are mount(2) flags: word -> (flag, set it?). Every other word is
+# file-system data (size=, uid=, addr=, ...), as moby/sys/mount's parser splits them too.
+_FLAG_WORDS: dict[str, tuple[int, bool]] = {
+    "ro": (MS_RDONLY, True), "rw": (MS_RDONLY, False),
+    "nosuid": (MS_NOSUID, True), "suid": (MS_NOSUID, False),
+    "nodev": (MS_NODEV, True), "dev": (MS_NODEV, False),
+    "noexec": (MS_NOEXEC, True), "exec": (MS_NOEXEC, False),
+    "sync": (MS_SYNCHRONOUS, True), "async": (MS_SYNCHRONOUS, False),
+    "dirsync": (MS_DIRSYNC, True), "mand": (MS_MANDLOCK, True), "nomand": (MS_MANDLOCK, False),
+    "noatime": (MS_NOATIME, True), "atime": (MS_NOATIME, False),
+    "nodiratime": (MS_NODIRATIME, True), "diratime": (MS_NODIRATIME, False),
+    "relatime": (MS_RELATIME, True), "norelatime": (MS_RELATIME, False),
+    "strictatime": (MS_STRICTATIME, True), "nostrictatime": (MS_STRICTATIME, False),
+    "remount": (MS_REMOUNT, True), "bind": (MS_BIND, True), "rbind": (MS_BIND | MS_REC, True),
+    "defaults": (0, True),
+}
+
+
+def parse_options(words: list[str]) -> tuple[int, str]:
+    """mount(8)-style option words -> (mount(2) flags, file-system data string)."""
+    flags, data = 0, []
+    for word in words:
+        known = _FLAG_WORDS.get(word)
+        if known is None:
+            data.append(word)
+        elif known[1]:
+            flags |= known[0]
+        else:
+            flags &= ~known[0]
+    return flags, ",".join(data)
 
 
 def is_mountpoint(path: str) -> bool:

@@ -5,15 +5,16 @@ import json
 import os
 import time
 
+from ..timefmt import rfc3339_ns as _rfc3339_ns
+
 
 # Docker's copier flushes a line that grows past this without a newline.
 MAX_PARTIAL = 16 * 1024
 
 
 def rfc3339_ns(ns: int) -> str:
-    """Docker's log time stamp: UTC with nanoseconds."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+    """Docker's log time stamp: UTC with all nine fraction digits (RFC3339NanoFixed)."""
+    return _rfc3339_ns(ns, fixed=True)
 
 
 class JsonFileWriter:

@@ -12,13 +12,14 @@ import re
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import quote
 
+from .. import mediatypes as mt
 from . import manifests as mf
 from .auth import Access, Anonymous, Authorizer
 from .auth.token import TokenServer
 from .errors import RegistryError
 from .locking import WriteGuard
 from .names import check_name, check_tag, digest_of, parse_digest
-from .server import FileBody, Request, Response
+from .server import FileBody, Request, Response, reply
 from .store import RegistryStore, blob_key
 from .uploads import Upload, Uploads
 
@@ -41,12 +42,12 @@ ACTION = {"GET": "pull", "HEAD": "pull", "PUT": "push", "POST": "push", "PATCH":
 
 
 def error_response(err: RegistryError) -> Response:
-    return Response(err.status, [("Content-Type", JSON), *err.headers], err.body())
+    return reply(err.status, [("Content-Type", JSON), *err.headers], err.body())
 
 
 def json_response(obj: Any, status: int = 200, headers: list[tuple[str, str]] | None = None,
                   content_type: str = JSON) -> Response:
-    return Response(status, [("Content-Type", content_type), *(headers or [])], json.dumps(obj).encode())
+    return reply(status, [("Content-Type", content_type), *(headers or [])], json.dumps(obj).encode())
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -125,7 +126,7 @@ class RegistryApp:
                     check_name(params["name"])
                 method: Callable[..., Awaitable[Response]] = getattr(self, handler)
                 return await method(request, **params)
-        return Response(404, [("Content-Type", "text/plain; charset=utf-8")], b"404 page not found\n")
+        return reply(404, [("Content-Type", "text/plain; charset=utf-8")], b"404 page not found\n")
 
     async def authorize(self, request: Request, name: str, *actions: str) -> None:
         await self.authorizer.authorize(request, [Access("repository", name, a) for a in actions])
@@ -171,7 +172,7 @@ class RegistryApp:
             async with self.guard():
                 if not await self.io(self.store.unlink_blob, name, digest):
                     raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
-            return Response(202, [("Docker-Content-Digest", digest)])
+            return reply(202, [("Docker-Content-Digest", digest)])
         if request.method not in ("GET", "HEAD"):
             raise RegistryError("UNSUPPORTED")
         stat = await self.io(self.store.repo_blob, name, digest)
@@ -190,11 +191,11 @@ class RegistryApp:
             status, count = 206, end - start + 1
             headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         if request.method == "HEAD":
-            return Response(status, headers, length=count)
+            return reply(status, headers, length=count)
         path = self.store.storage.local_path(blob_key(digest))
         if path is not None:
-            return Response(status, headers, file=FileBody(path, start, count))
-        return Response(status, headers, stream=self._stream_blob(digest, start, count), length=count)
+            return reply(status, headers, file=FileBody(path, start, count))
+        return reply(status, headers, stream=self._stream_blob(digest, start, count), length=count)
 
     async def _stream_blob(self, digest: str, start: int, count: int) -> Any:
         chunks = self.store.storage.read_range(blob_key(digest), start, count)
@@ -216,7 +217,7 @@ class RegistryApp:
                 ("Range", f"0-{max(size - 1, 0)}")]
 
     def _created(self, name: str, digest: str) -> Response:
-        return Response(201, [("Location", f"/v2/{name}/blobs/{digest}"), ("Docker-Content-Digest", digest)])
+        return reply(201, [("Location", f"/v2/{name}/blobs/{digest}"), ("Docker-Content-Digest", digest)])
 
     async def _receive(self, upload: Upload, request: Request) -> int:
         """Appends the request body to the session; returns how many bytes came."""
@@ -258,7 +259,7 @@ class RegistryApp:
                     self.uploads.cancel(upload)
                     raise
             upload = self.uploads.create(name)
-            return Response(202, self._upload_headers(name, upload, 0))
+            return reply(202, self._upload_headers(name, upload, 0))
 
     async def _mountable(self, request: Request, digest: str, source: str | None) -> bool:
         if source:  # cross-repository mount: the client must be able to pull from the source
@@ -275,10 +276,10 @@ class RegistryApp:
         await self.authorize_method(request, name)
         upload = self.uploads.get(name, uuid)
         if request.method == "GET":
-            return Response(204, self._upload_headers(name, upload, upload.size()))
+            return reply(204, self._upload_headers(name, upload, upload.size()))
         if request.method == "DELETE":
             self.uploads.cancel(upload)
-            return Response(204)
+            return reply(204)
         if request.method not in ("PATCH", "PUT"):
             raise RegistryError("UNSUPPORTED")
         async with self.guard(), self.uploads.lock(upload):
@@ -294,7 +295,7 @@ class RegistryApp:
                                         detail={"range": content_range, "size": size})
             if request.method == "PATCH":
                 size += await self._receive(upload, request)
-                return Response(202, self._upload_headers(name, upload, size))
+                return reply(202, self._upload_headers(name, upload, size))
             digest = request.arg("digest")
             if not digest:
                 raise RegistryError("DIGEST_INVALID", "digest missing", detail={"digest": ""})
@@ -325,7 +326,7 @@ class RegistryApp:
                 fn = self.store.delete_manifest if by_digest else self.store.delete_tag
                 if not await self.io(fn, name, reference):
                     raise RegistryError("MANIFEST_UNKNOWN", detail={"reference": reference})
-            return Response(202)
+            return reply(202)
         raise RegistryError("UNSUPPORTED")
 
     async def _get_manifest(self, request: Request, name: str, reference: str) -> Response:
@@ -337,14 +338,14 @@ class RegistryApp:
         if found is None:
             raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
         digest, info, raw = found
-        media_type = info.get("mediaType", mf.OCI_MANIFEST)
+        media_type = info.get("mediaType", mt.OCI_MANIFEST)
         if not mf.accepts(request.headers.get("accept", ""), media_type):
             raise RegistryError("MANIFEST_UNKNOWN", f"manifest of type {media_type} not acceptable by the client",
                                 detail={"mediaType": media_type})
         headers = [("Content-Type", media_type), ("Docker-Content-Digest", digest), ("ETag", f'"{digest}"')]
         if request.method == "HEAD":
-            return Response(200, headers, length=int(info.get("size", 0)))
-        return Response(200, headers, raw)
+            return reply(200, headers, length=int(info.get("size", 0)))
+        return reply(200, headers, raw)
 
     async def _put_manifest(self, request: Request, name: str, reference: str, by_digest: bool) -> Response:
         length = request.content_length
@@ -372,7 +373,7 @@ class RegistryApp:
         headers = [("Location", f"/v2/{name}/manifests/{digest}"), ("Docker-Content-Digest", digest)]
         if manifest.subject is not None:
             headers.append(("OCI-Subject", manifest.subject["digest"]))
-        return Response(201, headers)
+        return reply(201, headers)
 
     def _missing(self, name: str, manifest: mf.Manifest) -> list[str]:
         missing = [d for d in manifest.blobs if self.store.repo_blob(name, d) is None]
@@ -392,5 +393,5 @@ class RegistryApp:
             found = [d for d in found if d.get("artifactType") == artifact_type]
             headers.append(("OCI-Filters-Applied", "artifactType"))
         found.sort(key=lambda d: d["digest"])
-        return json_response({"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": found},
-                             headers=headers, content_type=mf.OCI_INDEX)
+        return json_response({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": found},
+                             headers=headers, content_type=mt.OCI_INDEX)

@@ -8,16 +8,7 @@ from typing import Any
 from .errors import RegistryError
 from .names import parse_digest
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
-           "application/vnd.docker.distribution.manifest.v1+prettyjws")
-IMAGE_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
-INDEX_TYPES = (DOCKER_LIST, OCI_INDEX)
-ALL_TYPES = IMAGE_TYPES + INDEX_TYPES
-MAX_MANIFEST = 4 * 1024 * 1024
+from ..mediatypes import ALL_MANIFESTS, INDEXES, MAX_MANIFEST, OCI_INDEX, OCI_MANIFEST, SCHEMA1  # noqa: F401
 # a Content-Type a client may send that says nothing about the manifest's kind
 GENERIC_CONTENT_TYPES = ("", "application/json", "application/octet-stream", "text/plain")
 
@@ -33,7 +24,7 @@ class Manifest:
 
     @property
     def is_index(self) -> bool:
-        return self.media_type in INDEX_TYPES
+        return self.media_type in INDEXES
 
 
 def _invalid(message: str) -> RegistryError:
@@ -68,7 +59,7 @@ def kind_of(body: dict[str, Any], content_type: str) -> str:
     kind = declared or (content_type if content_type not in GENERIC_CONTENT_TYPES else "")
     if not kind:
         kind = OCI_INDEX if "manifests" in body else OCI_MANIFEST
-    if kind not in ALL_TYPES:
+    if kind not in ALL_MANIFESTS:
         raise _invalid(f"unsupported manifest media type {kind!r}")
     return kind
 
@@ -97,7 +88,7 @@ def parse(raw: bytes, content_type: str = "") -> Manifest:
     if subject is not None:
         subject = _descriptor(subject, "subject")
     manifest = Manifest(media_type=kind, subject=subject, artifact_type=artifact_type, annotations=annotations)
-    if kind in INDEX_TYPES:
+    if kind in INDEXES:
         entries = body.get("manifests")
         if not isinstance(entries, list):
             raise _invalid("an index needs a manifests list")

@@ -7,8 +7,8 @@ import os
 import signal
 import socket
 import sys
-import time
 
+from ..timefmt import rfc3339_ns
 from . import builtin
 
 DEFAULT_ROOT = "/run/dockyard-runtime"
@@ -137,9 +137,9 @@ def _run(a: argparse.Namespace) -> int:
 
 def _log_error(a: argparse.Namespace, msg: str) -> None:
     if a.log_format == "json":
-        line = json.dumps({"level": "error", "msg": msg, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        line = json.dumps({"level": "error", "msg": msg, "time": rfc3339_ns(digits=0)})
     else:
-        line = f'time="{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}" level=error msg="{msg}"'
+        line = f'time="{rfc3339_ns(digits=0)}" level=error msg="{msg}"'
     if a.log:
         with open(a.log, "a") as f:
             f.write(line + "\n")

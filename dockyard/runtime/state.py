@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any
+
+from ..timefmt import rfc3339_ns
 
 
 def atomic_write_json(path: str, obj: Any) -> None:
@@ -24,14 +25,9 @@ def read_json(path: str) -> Any:
         return json.load(f)
 
 
-def rfc3339_ns(ns: int) -> str:
-    """Docker's time format: UTC, nanoseconds, Z."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
-
-
 def now_rfc3339() -> str:
-    return rfc3339_ns(time.time_ns())
+    """Now as runc's state and Docker's container times write it (nine fraction digits)."""
+    return rfc3339_ns(fixed=True)
 
 
 def proc_start_time(pid: int) -> int | None:

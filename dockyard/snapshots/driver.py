@@ -1,10 +1,10 @@
-"""The storage-driver seam: mount descriptions, pending layers, and the registry of drivers."""
+"""The storage-driver seam: the Driver protocol, mount descriptions and pending layers."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Protocol
+from typing import BinaryIO, Protocol
 
 from ..linux import fstree
 from .apply import ApplyResult
@@ -37,7 +37,11 @@ class PendingLayer:
 class Driver(Protocol):
     """A storage driver. Layers are keyed by chain ID (hex), container layers by container ID."""
 
-    name: str          # the name shown in GraphDriver.Name
+    name: str          # the name shown in GraphDriver.Name and info's Driver
+    aliases: tuple[str, ...]  # other names --storage-driver accepts for it
+
+    def status(self) -> list[list[str]]:
+        """info's DriverStatus pairs."""
 
     def begin_layer(self, parent: str | None) -> PendingLayer: ...
     def apply(self, pending: PendingLayer, stream: BinaryIO | TeeReader) -> ApplyResult: ...
@@ -73,20 +77,3 @@ def rmtree(path: Path | str) -> None:
     except OSError as e:
         log.error("cannot remove %s: %s", path, e)
 
-
-_DRIVERS: dict[str, Callable[[Path], Driver]] = {}
-
-
-def register(name: str, factory: Callable[[Path], Driver]) -> None:
-    _DRIVERS[name] = factory
-
-
-def new_driver(name: str, data_root: Path) -> Driver:
-    """The driver called `name` ("overlay", "overlay2" or "vfs") rooted in `data_root`."""
-    from . import overlay, vfs  # noqa: F401  (the explicit list of built-in drivers)
-
-    name = "overlay" if name == "overlay2" else name
-    if name not in _DRIVERS:
-        from ..errors import InvalidParameter
-        raise InvalidParameter(f"unknown storage driver: {name}")
-    return _DRIVERS[name](data_root)

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from ..errors import NotFound
 from .apply import ApplyResult, apply_layer
-from .driver import Mount, PendingLayer, dir_size, register, rmtree
+from .driver import Mount, PendingLayer, dir_size, rmtree
 from .streams import TeeReader
 from .tarwrite import write_tree
 
@@ -28,6 +28,7 @@ class OverlayDriver:
     """
 
     name = "overlay2"
+    aliases = ("overlay",)
 
     def __init__(self, data_root: Path) -> None:
         self.home = Path(data_root) / "overlay"
@@ -38,6 +39,9 @@ class OverlayDriver:
         self._lock = threading.Lock()
         # index=off lets one lower dir serve many mounts at once, as Docker sets it.
         self._extra = ["index=off"] if os.path.exists("/sys/module/overlay/parameters/index") else []
+
+    def status(self) -> list[list[str]]:
+        return [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]]
 
     # -- layers -------------------------------------------------------------------
     def begin_layer(self, parent: str | None) -> PendingLayer:
@@ -159,5 +163,3 @@ class OverlayDriver:
             os.rename(path, doomed)
             rmtree(doomed)
 
-
-register("overlay", OverlayDriver)

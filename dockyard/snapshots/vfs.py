@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from ..errors import NotFound, SystemError_
 from .apply import ApplyResult, apply_layer
-from .driver import Mount, PendingLayer, dir_size, register, rmtree
+from .driver import Mount, PendingLayer, dir_size, rmtree
 from .streams import TeeReader
 from .tarwrite import write_tree
 
@@ -25,6 +25,7 @@ class VfsDriver:
     """overlay's seam with plain directories: vfs/dir/<id> is the full tree of a layer."""
 
     name = "vfs"
+    aliases: tuple[str, ...] = ()
 
     def __init__(self, data_root: Path) -> None:
         self.home = Path(data_root) / "vfs" / "dir"
@@ -32,6 +33,9 @@ class VfsDriver:
         self.home.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+
+    def status(self) -> list[list[str]]:
+        return []
 
     def begin_layer(self, parent: str | None) -> PendingLayer:
         path = self.tmp / uuid.uuid4().hex
@@ -106,5 +110,3 @@ class VfsDriver:
             raise NotFound(f"layer {id} does not exist")
         return path
 
-
-register("vfs", VfsDriver)

@@ -2,14 +2,18 @@
 `type`/`device`/`o` options like Docker's local driver (tmpfs, o=bind, nfs, ...)."""
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import stat
-import subprocess
 import threading
 
 from ..errors import InvalidParameter, SystemError_
 from ..linux import fstree
-from ..linux.mount import is_mountpoint
+from ..linux.kernel import Kernel
+from ..linux.mount import MS_BIND, parse_options
+
+log = logging.getLogger("dockyard.volumes")
 
 VALID_OPTIONS = ("type", "device", "o", "size")
 
@@ -17,8 +21,9 @@ VALID_OPTIONS = ("type", "device", "o", "size")
 class LocalDriver:
     name = "local"
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, kernel: Kernel | None = None) -> None:
         self.root = root
+        self.kernel = kernel or Kernel()  # every mount and unmount goes through it
         self._lock = threading.Lock()
         self._refs: dict[str, set[str]] = {}
 
@@ -55,9 +60,9 @@ class LocalDriver:
             if self._refs.get(name):
                 raise SystemError_(f"volume {name} is still mounted")
         path = self.mountpoint(name)
-        if is_mountpoint(path):  # (a bind of the same file system fools os.path.ismount)
-            subprocess.run(["umount", path], capture_output=True)
-        if is_mountpoint(path):
+        if self.kernel.is_mountpoint(path):  # (a bind of the same file system fools os.path.ismount)
+            self._umount(path)
+        if self.kernel.is_mountpoint(path):
             # never delete through a mount: that would be the bound directory's content
             raise SystemError_(f"remove {name}: the volume is still mounted at {path}")
         fstree.remove_tree(self._dir(name), ignore_errors=True)
@@ -67,7 +72,7 @@ class LocalDriver:
         os.makedirs(path, exist_ok=True)
         with self._lock:
             refs = self._refs.setdefault(name, set())
-            if options.get("type") and not refs and not is_mountpoint(path):
+            if options.get("type") and not refs and not self.kernel.is_mountpoint(path):
                 self._mount(options, path)
             refs.add(ref)
         return path
@@ -78,21 +83,26 @@ class LocalDriver:
             self._refs.setdefault(name, set()).add(ref)
 
     def _mount(self, options: dict[str, str], path: str) -> None:
-        opts = [o for o in (options.get("o") or "").split(",") if o]
-        kind = options["type"]
-        cmd = ["mount"]
-        if "bind" in opts or kind == "bind":
-            cmd += ["--bind"]
-            opts = [o for o in opts if o != "bind"]
-        else:
-            cmd += ["-t", kind]
-        if opts:
-            cmd += ["-o", ",".join(opts)]
-        cmd += [options["device"], path]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise SystemError_(f"error while mounting volume '{path}': failed to mount local "
-                               f"volume: {out.stderr.strip()}")
+        kind, device = options["type"], options["device"]
+        flags, data = parse_options([o for o in (options.get("o") or "").split(",") if o])
+        if kind == "bind":
+            flags |= MS_BIND
+        if kind.startswith("nfs"):
+            data = _resolve_nfs_addr(data)
+        try:
+            self.kernel.mount(device, path, kind, flags, data or None)
+        except OSError as e:  # Docker's wording (moby/sys/mount's error inside the local driver's)
+            detail = f", data: {data}" if data else ""
+            reason = os.strerror(e.errno or 0)
+            raise SystemError_(f"error while mounting volume '{path}': failed to mount local volume: "
+                               f"mount {device}:{path}, flags: {flags:#x}{detail}: "
+                               f"{reason[:1].lower()}{reason[1:]}") from None
+
+    def _umount(self, path: str) -> None:
+        try:
+            self.kernel.umount(path)
+        except OSError as e:
+            log.warning("unmount volume at %s: %s", path, e)
 
     def unmount(self, name: str, ref: str) -> None:
         with self._lock:
@@ -102,8 +112,8 @@ class LocalDriver:
                 return
             self._refs.pop(name, None)
         path = self.mountpoint(name)
-        if is_mountpoint(path):
-            subprocess.run(["umount", path], capture_output=True)
+        if self.kernel.is_mountpoint(path):
+            self._umount(path)
 
     def usage(self, name: str) -> int:
         try:
@@ -111,3 +121,15 @@ class LocalDriver:
                        if not stat.S_ISDIR(e.st.st_mode))
         except OSError:
             return 0
+
+
+def _resolve_nfs_addr(data: str) -> str:
+    """mount(2) takes an NFS server as an address: resolve `addr=host`, as Docker's local driver does."""
+    words = data.split(",") if data else []
+    for i, word in enumerate(words):
+        if word.startswith("addr="):
+            try:
+                words[i] = "addr=" + socket.gethostbyname(word[5:])
+            except OSError as e:
+                raise InvalidParameter(f"error resolving passed in network volume address: {e}") from None
+    return ",".join(words)

@@ -1,5 +1,7 @@
-"""The layering rules of docs/ARCHITECTURE: who may import the API edge and the CLI, where ctypes
-may appear, and that every module imports on its own (no hidden import-order dependencies)."""
+"""The layering rules of docs/architecture.md: the whole layer order (entry points -> api -> services ->
+components -> stores -> data types -> linux), who may import the API edge and the CLI, where ctypes
+and mount commands may appear, and that every module imports on its own (no hidden import-order
+dependencies)."""
 from __future__ import annotations
 
 import ast
@@ -22,6 +24,27 @@ EDGE_PACKAGES = {"api": {"api", "daemon"}, "cli": {"cli"}, "compose": {"compose"
 CLIENT_PACKAGES = ("cli", "compose")
 # Pure data-format modules with no Dockyard imports of their own: clients may share them.
 SHARED_WITH_CLIENTS = {"timefmt"}
+
+# The layers of docs/architecture.md, top to bottom. A package imports only packages of a lower
+# layer (or itself); every package of dockyard/ must be placed here.
+LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("entry points", frozenset({"daemon", "cli", "compose"})),
+    ("api", frozenset({"api"})),
+    ("services", frozenset({"containers", "registry", "build"})),
+    ("components", frozenset({"images", "distribution", "network", "volumes", "logging"})),
+    ("stores", frozenset({"content", "snapshots", "store", "runtime", "cgroups"})),
+    ("data types", frozenset({"errors", "timefmt", "mediatypes", "httpserver"})),
+    ("kernel", frozenset({"linux"})),
+)
+# Imports across one layer or up it that are part of the design, each with its reason.
+ALLOWED_EDGES = {
+    ("distribution", "images"): "a pull commits into the image store, a push reads it (components)",
+    ("runtime", "cgroups"): "the runtime library puts containers in cgroups (runc's libcontainer does too)",
+    ("runtime", "logging"): "the supervisor writes json-file logs so they survive a daemon restart; "
+                            "logging.jsonfile is a leaf",
+}
+# The registry server is its own process: it imports no daemon package, only the shared leaves.
+REGISTRY_MAY_IMPORT = {"registry", "httpserver", "mediatypes", "timefmt"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,85 @@ def test_modules_shared_with_clients_import_nothing_from_dockyard() -> None:
     bad = [i for i in all_imports()
            if package_of(i.importer) in SHARED_WITH_CLIENTS and package_of(i.target) is not None]
     assert not bad, f"modules the clients share must stay leaves:\n{describe(bad)}"
+
+
+def layer_of(package: str) -> int:
+    for index, (_name, members) in enumerate(LAYERS):
+        if package in members:
+            return index
+    raise KeyError(package)
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {package_of(name) for name in all_modules()} - {""}
+    placed = set().union(*(members for _name, members in LAYERS))
+    assert packages <= placed, f"place these packages in LAYERS (and docs/architecture.md): {sorted(packages - placed)}"
+
+
+def test_imports_flow_down_the_layers() -> None:
+    bad = []
+    for i in all_imports():
+        src, dst = package_of(i.importer), package_of(i.target)
+        if dst is None or not src or not dst or src == dst or (src, dst) in ALLOWED_EDGES:
+            continue
+        if layer_of(dst) <= layer_of(src):
+            bad.append(i)
+    assert not bad, ("an import goes up or across the layers of docs/architecture.md "
+                     f"(add it to ALLOWED_EDGES only with a reason):\n{describe(bad)}")
+
+
+def test_the_layer_check_catches_an_upward_import() -> None:
+    # guards the rule above against passing vacuously
+    assert layer_of("linux") > layer_of("runtime") > layer_of("images") > layer_of("containers") > layer_of("api")
+    assert any(package_of(i.importer) == "runtime" and package_of(i.target) == "logging" for i in all_imports())
+
+
+def test_registry_imports_no_daemon_package() -> None:
+    bad = [i for i in all_imports()
+           if package_of(i.importer) == "registry"
+           and package_of(i.target) is not None and package_of(i.target) not in REGISTRY_MAY_IMPORT]
+    assert not bad, f"the registry is its own process; it may import only {sorted(REGISTRY_MAY_IMPORT)}:\n{describe(bad)}"
+
+
+def test_shared_leaves_import_no_other_dockyard_package() -> None:
+    leaves = {"timefmt", "mediatypes", "httpserver"}
+    bad = [i for i in all_imports()
+           if package_of(i.importer) in leaves
+           and package_of(i.target) not in (None, package_of(i.importer))]
+    assert not bad, f"shared leaves must not import Dockyard:\n{describe(bad)}"
+
+
+MOUNT_COMMANDS = {"mount", "umount", "losetup"}
+
+
+def _mount_commands(tree: ast.AST) -> list[int]:
+    """Lines of argv literals that run a mount program (["mount", ...], ("umount", ...))."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+            first = node.elts[0]
+            if isinstance(first, ast.Constant) and first.value in MOUNT_COMMANDS:
+                lines.append(node.lineno)
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and node.args[0].value.split(" ")[0] in MOUNT_COMMANDS \
+                and isinstance(node.func, ast.Attribute) and node.func.attr in ("run", "Popen", "call",
+                                                                               "check_call", "check_output", "system"):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_mount_subprocess_outside_linux() -> None:
+    bad = []
+    for name, path in all_modules().items():
+        if package_of(name) == "linux":
+            continue
+        bad += [f"  {path.relative_to(REPO)}:{line}" for line in _mount_commands(ast.parse(path.read_text()))]
+    assert not bad, "mounts go through dockyard/linux/ (the recording fake must see them):\n" + "\n".join(bad)
+
+
+def test_the_mount_command_scan_finds_one() -> None:
+    tree = ast.parse('import subprocess\nsubprocess.run(["umount", p])\nos.system("mount -t tmpfs x y")\n')
+    assert sorted(_mount_commands(tree)) == [2, 3]
 
 
 def test_only_linux_package_uses_ctypes() -> None:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dockyard.timefmt import ZERO, human_duration, parse_rfc3339, rfc3339
+from dockyard.timefmt import ZERO, human_duration, parse_rfc3339, rfc3339, rfc3339_ns
 
 T2026 = 1767225600  # 2026-01-01T00:00:00Z
 
@@ -148,3 +148,18 @@ def test_human_duration_rounds_half_hours_up_like_go(seconds: float, expected: s
 def test_human_duration_half_hour_rounding_that_already_agrees() -> None:
     assert human_duration(1 * H + 30 * M) == "2 hours"   # round(1.5) == 2 either way
     assert human_duration(3 * H + 30 * M) == "4 hours"   # round(3.5) == 4 either way
+
+
+@pytest.mark.parametrize("ns,kwargs,expected", [
+    (1_500_000_000_120_000_000, {}, "2017-07-14T02:40:00.12Z"),             # Go RFC3339Nano trims zeros
+    (1_500_000_000_000_000_000, {}, "2017-07-14T02:40:00Z"),                # no fraction at all
+    (1_500_000_000_120_000_000, {"fixed": True}, "2017-07-14T02:40:00.120000000Z"),  # json-file stamps
+    (0, {"fixed": True}, "1970-01-01T00:00:00.000000000Z"),
+    (1_500_000_000_999_999_999, {"digits": 0}, "2017-07-14T02:40:00Z"),     # whole seconds, truncated
+])
+def test_rfc3339_ns_is_the_one_formatter(ns: int, kwargs: dict[str, object], expected: str) -> None:
+    assert rfc3339_ns(ns, **kwargs) == expected  # type: ignore[arg-type]
+
+
+def test_rfc3339_of_a_float_agrees_with_the_nanosecond_formatter() -> None:
+    assert rfc3339(1_500_000_000.25) == rfc3339_ns(1_500_000_000_250_000_000)

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RegistryError
-from ..server import Request, Response
+from ..server import Request, Response, reply
 from . import Access, scope_string
+from ...timefmt import rfc3339_ns
 from .htpasswd import Htpasswd, basic_credentials
 
 ALL_ACTIONS = ["pull", "push", "delete"]
@@ -144,12 +145,12 @@ class TokenServer:
             if self.htpasswd is None or not await self.htpasswd.check(*creds):
                 err = RegistryError("UNAUTHORIZED", "invalid username or password",
                                     headers=[("WWW-Authenticate", 'Basic realm="Dockyard Token Server"')])
-                return Response(401, [("Content-Type", "application/json"), *err.headers], err.body())
+                return reply(401, [("Content-Type", "application/json"), *err.headers], err.body())
             account = creds[0]
         service = request.arg("service") or self.config.service
         if service != self.config.service:
             err = RegistryError("DENIED", "unknown service", detail={"service": service})
-            return Response(400, [("Content-Type", "application/json")], err.body())
+            return reply(400, [("Content-Type", "application/json")], err.body())
         access = []
         for resource_type, name, wanted in parse_scopes(request.args("scope")):
             granted = self.grant(account, resource_type, name, wanted)
@@ -159,8 +160,8 @@ class TokenServer:
                   "exp": now + self.config.expiration, "jti": secrets.token_hex(12), "access": access}
         token = sign(claims, self.config.key)
         body = {"token": token, "access_token": token, "expires_in": self.config.expiration,
-                "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
-        return Response(200, [("Content-Type", "application/json")], json.dumps(body).encode())
+                "issued_at": rfc3339_ns(int(now) * 1_000_000_000, digits=0)}
+        return reply(200, [("Content-Type", "application/json")], json.dumps(body).encode())
 
 
 class TokenAuth:

@@ -109,3 +109,10 @@ def test_non_unix_hosts_are_rejected(tmp_path: Path) -> None:
 def test_invalid_log_level_flag_exits(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--config-file", str(write(tmp_path, {})), "--log-level", "loud"])
+
+
+def test_storage_driver_flag_overrides_daemon_json(tmp_path: Path) -> None:
+    path = write(tmp_path, DAEMON_JSON)
+    assert parse_args(["--config-file", str(path), "-s", "overlay2"]).storage_driver == "overlay2"
+    assert parse_args(["--config-file", str(path), "--storage-driver", "vfs"]).storage_driver == "vfs"
+    assert parse_args(["--config-file", str(write(tmp_path, {}))]).storage_driver == ""  # chosen at start
