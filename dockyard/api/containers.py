@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from .. import errors
 from ..containers.detachkeys import DEFAULT as DEFAULT_DETACH_KEYS
 from ..containers.detachkeys import Scanner
 from ..containers.detachkeys import parse as parse_detach_keys
-from ..containers import health as healthlib
+from ..containers import filters as container_filters
 from ..containers.model import Container
 from ..logging import reader as logreader
 from ..timefmt import parse_time_ns
@@ -26,6 +26,16 @@ def _time_param(value: str | None) -> int | None:
         return parse_time_ns(value)
     except ValueError:
         raise errors.InvalidParameter(f"invalid time value: {value}") from None
+
+
+def _image_id_of(images: Any) -> Callable[[str], str | None]:
+    """For the ancestor filter: an image's id, None for a name no image has (Docker ignores it)."""
+    def resolve(name: str) -> str | None:
+        try:
+            return images.resolve(name)
+        except (errors.NotFound, errors.InvalidParameter):
+            return None
+    return resolve
 
 
 def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
@@ -47,7 +57,7 @@ def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
         if not isinstance(filters, dict):
             raise errors.InvalidParameter("invalid filters")
         found = list_containers(svc.store.all(), req.flag("all"), req.int_arg("limit"),
-                                filters, req.flag("latest"))
+                                filters, req.flag("latest"), _image_id_of(images))
         summaries = []
         for c in found:
             s = c.to_summary()
@@ -84,7 +94,9 @@ def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
 
     async def wait(req: Request) -> Response:
         c = svc.get(req.match["id"])
-        result = svc.register_exit_waiter(c, req.arg("condition") or "not-running")
+        condition = req.arg("condition")  # Docker reads an unknown condition as not-running
+        result = svc.register_exit_waiter(
+            c, condition if condition in ("next-exit", "removed") else "not-running")
         # Status and headers go out now; the body when the container exits (clients block on headers).
         async def body() -> AsyncIterator[bytes]:
             yield b""
@@ -280,67 +292,16 @@ def detach_keys_of(req: Request, default: str = DEFAULT_DETACH_KEYS) -> bytes:
 
 
 def list_containers(all_: list[Container], show_all: bool, limit: int | None,
-                    filters: dict[str, Any], latest: bool) -> list[Container]:
+                    filters: dict[str, Any], latest: bool,
+                    image_id_of: Callable[[str], str | None]) -> list[Container]:
+    wanted = container_filters.validate(filters)
     items = sorted(all_, key=lambda c: c.created, reverse=True)
     if latest:
         limit = 1
     if limit is not None and limit > 0:
         show_all = True
-    if not show_all and "status" not in filters and "exited" not in filters:
+    if not show_all and "status" not in wanted and "exited" not in wanted:
         items = [c for c in items if c.state.running]
-    items = [c for c in items if _filter_ok(c, filters, all_)]
+    ok = container_filters.matcher(wanted, all_, image_id_of)
+    items = [c for c in items if ok(c)]
     return items[:limit] if limit is not None and limit > 0 else items
-
-
-def _values(v: Any) -> list[str]:
-    return list(v.keys()) if isinstance(v, dict) else list(v) if isinstance(v, list) else [str(v)]
-
-
-def _filter_ok(c: Container, filters: dict[str, Any], all_: list[Container]) -> bool:
-    for key, raw in filters.items():
-        values = _values(raw)
-        if key == "status":
-            bad = [v for v in values if v not in ("created", "restarting", "running", "removing",
-                                                   "paused", "exited", "dead")]
-            if bad:
-                raise errors.InvalidParameter(f"Unrecognised filter value for status: {bad[0]}")
-            if c.state.status not in values:
-                return False
-        elif key == "id":
-            if not any(c.id.startswith(v) for v in values):
-                return False
-        elif key == "name":
-            import re
-            if not any(re.search(v.lstrip("/"), c.name) for v in values):
-                return False
-        elif key == "exited":
-            if c.state.status != "exited" or str(c.state.exit_code) not in values:
-                return False
-        elif key == "label":
-            labels = c.config.get("Labels") or {}
-            for v in values:
-                k, eq, val = v.partition("=")
-                if k not in labels or (eq and labels[k] != val):
-                    return False
-        elif key == "ancestor":
-            if not any(v in (c.image, c.image_id) or c.image_id.startswith("sha256:" + v) for v in values):
-                return False
-        elif key in ("before", "since"):
-            ref = next((x for x in all_ if x.id.startswith(values[0]) or x.name == values[0]), None)
-            if ref is None:
-                raise errors.NotFound(f"No such container: {values[0]}")
-            if key == "before" and not c.created < ref.created:
-                return False
-            if key == "since" and not c.created > ref.created:
-                return False
-        elif key == "health":
-            bad = [v for v in values if v not in healthlib.FILTER_VALUES]
-            if bad:
-                raise errors.InvalidParameter(f"Unrecognised filter value for health: {bad[0]}")
-            if healthlib.status_of(c) not in values:
-                return False
-        elif key in ("network", "volume", "publish", "expose", "isolation", "is-task"):
-            continue
-        else:
-            raise errors.InvalidParameter(f"Invalid filter '{key}'")
-    return True

@@ -481,7 +481,10 @@ class ContainerService:
 
     # stop / kill -----------------------------------------------------------------------
     async def kill(self, ref: str, signal: str | int | None = None) -> None:
-        c = self.get(ref)
+        try:
+            c = self.get(ref)
+        except errors.NotFound as e:
+            raise errors.NotFound(f"Cannot kill container: {ref}: {e}") from None
         signum = parse_signal(signal)
         not_running = errors.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         if signum in (signals.SIGKILL, parse_signal(c.config.get("StopSignal"), signals.SIGTERM)):
@@ -489,11 +492,16 @@ class ContainerService:
         if self._cancel_restart(c) or not c.state.running:
             raise not_running
         await self._thaw_if_paused(c)
+        # Docker's kill with SIGKILL answers once the container has stopped (inspect reads 137)
+        exited = self.register_exit_waiter(c, "not-running") if signum == signals.SIGKILL else None
         try:
             await self.supervisor.kill(c.id, signum)
         except errors.NotFound:  # it exited between the check and the kill
-            raise not_running from None
+            if exited is None:
+                raise not_running from None
         self._event(c, "kill", signal=str(signum))
+        if exited is not None:
+            await exited
 
     async def _thaw_if_paused(self, c: Container) -> None:
         """A frozen process cannot act on a signal: stop/kill/rm of a paused container unpause it first."""
