@@ -37,6 +37,7 @@ class BuildContext:
             empty = body.tell() == 0
             body.seek(0)
             if not empty:
+                _complete(body)
                 tarcheck.check(body)
                 body.seek(0)
                 _untar(body, root)
@@ -91,6 +92,24 @@ class BuildContext:
                     os.unlink(self.path(rel))
                 except FileNotFoundError:
                     pass
+
+
+def _complete(body: BinaryIO) -> None:
+    """Give an uncompressed tar its padding and end-of-archive blocks if the sender left them out.
+
+    The docker CLI does, when it adds a Dockerfile from outside the context (its tar rewriter
+    closes the pipe before the tar writer); Go's reader takes such a tar, so the builder must.
+    """
+    body.seek(0)
+    magic = body.read(6)
+    if magic[:2] == b"\x1f\x8b" or magic[:4] == b"\x28\xb5\x2f\xfd" or magic[:3] == b"BZh" \
+            or magic == b"\xfd7zXZ\x00":
+        body.seek(0)
+        return
+    size = body.seek(0, os.SEEK_END)
+    body.write(b"\0" * ((-size) % 512 + 1024))
+    body.flush()
+    body.seek(0)
 
 
 def _untar(body: BinaryIO, root: str) -> None:
