@@ -48,10 +48,10 @@ def resolve_sources(root: str, srcs: list[str], cmd: str, from_context: bool) ->
                 raise StepError(f"{cmd} failed: no source files were specified")
             items += matches
             continue
-        host = secure_join(root, "/" + rel) if rel else root
         try:
+            host = secure_join(root, "/" + rel) if rel else root
             st = os.stat(host)
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # missing, or a loop of links
             where = "build context or excluded by .dockerignore" if from_context else "source image"
             raise StepError(f"{cmd} failed: file not found in {where}: stat {src}: file does not exist") \
                 from None
