@@ -19,6 +19,7 @@ ENGINE_VERSION = "20.10.0-dockyard.0.1.0"
 
 class SystemBackend(Protocol):
     def info(self) -> dict[str, Any]: ...
+    def disk_usage(self) -> dict[str, Any]: ...
     events: Any
 
 
@@ -51,6 +52,9 @@ def routes(router: Router, backend: SystemBackend) -> None:
     async def info(req: Request) -> Response:
         return json_response(await asyncio.to_thread(backend.info))
 
+    async def df(req: Request) -> Response:
+        return json_response(await asyncio.to_thread(backend.disk_usage))
+
     async def events(req: Request) -> Response:
         since = _time_arg(req.arg("since"))
         until = _time_arg(req.arg("until"))
@@ -69,6 +73,7 @@ def routes(router: Router, backend: SystemBackend) -> None:
     router.add("GET", "/version", version)
     router.add("GET", "/info", info)
     router.add("GET", "/events", events)
+    router.add("GET", "/system/df", df)
     router.add("POST", "/swarm/leave", swarm_leave)
     for path in ("/swarm", "/swarm/{rest:.*}", "/nodes", "/nodes/{rest:.*}", "/services",
                  "/services/{rest:.*}", "/tasks", "/tasks/{rest:.*}", "/secrets",

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..api import build as build_api
 from ..api import container_ops as container_ops_api
 from ..api import container_files as container_files_api
 from ..api import containers as containers_api
@@ -16,6 +17,7 @@ from ..api import networks as networks_api
 from ..api import system as system_api
 from ..api import volumes as volumes_api
 from ..api.router import Router
+from ..build.service import BuildService
 from ..containers.exec import ExecService
 from ..containers.health import HealthMonitor
 from ..containers.service import ContainerService
@@ -33,6 +35,7 @@ from ..volumes.drivers import registry as volume_drivers
 from ..volumes.service import VolumeService
 from ..volumes.store import VolumeStore
 from .config import Config
+from .diskusage import disk_usage
 from .events import EventBus
 
 
@@ -49,6 +52,11 @@ class Daemon:
         self.containers = containers
         self.events = events
         self.id = _daemon_id(config.data_root)
+        self.volumes: Any = None
+        self.build: Any = None
+
+    def disk_usage(self) -> dict[str, Any]:
+        return disk_usage(self.images, self.containers, self.volumes, self.build)
 
     def info(self) -> dict[str, Any]:
         all_ = self.containers.store.all()
@@ -144,5 +152,10 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     networks_api.routes(router, networks, attachments, store)
     images_api.routes(router, images, str(config.data_root / "tmp"), containers_using,
                       containers_running, events, distribution)
+    build = BuildService(db, images, containers, distribution, str(config.data_root / "tmp"),
+                         containers_using)
+    daemon.volumes, daemon.build = volumes, build
+    build_api.routes(router, build, str(config.data_root / "tmp"))
     await containers.restore()
+    await build.recover()  # after restore: leftover build containers are known by then
     return daemon, router

@@ -115,9 +115,10 @@ class ImageService:
 
     # -- container root filesystems --------------------------------------------------------
     def prepare_rootfs(self, container_id: str, image_id: str) -> None:
-        image_id = self.resolve(image_id)
+        """A rw layer over the image; an empty `image_id` means scratch (the builder's FROM scratch)."""
+        image_id = self.resolve(image_id) if image_id else ""
         with self.store.lock:
-            top = self.store.image(image_id)["top_layer"]  # type: ignore[index]
+            top = self.store.image(image_id)["top_layer"] if image_id else None  # type: ignore[index]
             with self.store.db.transaction() as cur:
                 cur.execute("INSERT OR REPLACE INTO image_rwlayers VALUES (?,?,?)", (container_id, image_id, top))
             self.store.driver.prepare(container_id, hexof(top) if top else None)

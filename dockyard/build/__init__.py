@@ -1,0 +1,1 @@
+"""The image builder: Dockerfile frontend, instruction semantics, build cache, and the build service."""
