@@ -45,6 +45,7 @@ NETWORK.update({"list": NETWORK["ls"], "remove": NETWORK["rm"]})
 VOLUME = {n: f"{_C}volumes:volume_{n}" for n in ("create", "ls", "inspect", "rm", "prune")}
 VOLUME.update({"list": VOLUME["ls"], "remove": VOLUME["rm"]})
 TOP["port"] = f"{_C}networks:port"
+TOP["compose"] = f"{_C}compose:compose"
 CONTAINER["port"] = TOP["port"]
 
 
