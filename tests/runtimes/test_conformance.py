@@ -1,4 +1,4 @@
-"""The core container behaviours, through the docker CLI, on each installed OCI runtime.
+"""The runtime conformance suite: core container behaviours, through the docker CLI, on each usable runtime.
 
 The daemon writes the same config.json whichever runtime runs it; these tests prove the
 built-in runtime and runc (and any other installed runc-compatible one) agree.
@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 
 import pytest
 
+from dockyard.runtime import registry
 from tests.support.daemon import TestDaemon, import_busybox
 
 pytestmark = pytest.mark.e2e
 
 
 def _runtimes() -> list[str]:
-    found = ["builtin"]
-    found += [r for r in ("runc",) if shutil.which(r)]
-    return found
+    # every runtime the daemon's catalog offers that can run containers on this host
+    return registry.usable()
 
 
 @pytest.fixture(scope="module", params=_runtimes())
