@@ -163,7 +163,7 @@ class Pusher:
         try:
             with open(path, "xb") as raw, remote.open_tar(self.ds.images, layer) as tar:
                 hashing = _Hashing(raw)
-                with _gzip_impl.GzipFile(fileobj=hashing, mode="wb", mtime=0) as gz:  # type: ignore[call-arg]
+                with _gzip_impl.GzipFile(fileobj=hashing, mode="wb", mtime=0) as gz:
                     while chunk := tar.read(_CHUNK):  # type: ignore[attr-defined]
                         gz.write(chunk)
         except BaseException:

@@ -166,6 +166,7 @@ class Transport:
             try:
                 if conn.sock is None:
                     conn.connect()
+                    assert conn.sock is not None
                     conn.sock.settimeout(READ_TIMEOUT)
                 conn.request(method, target, body=body, headers=hdrs)
                 resp = conn.getresponse()

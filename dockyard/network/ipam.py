@@ -91,7 +91,7 @@ class Subnet:
         rng = None
         if ip_range:
             rng = parse_subnet(ip_range)
-            if not rng.subnet_of(subnet):  # type: ignore[arg-type]
+            if not rng.subnet_of(subnet):
                 raise InvalidParameter(f"no matching subnet for range {ip_range}")
         return cls(subnet, gw, rng)
 

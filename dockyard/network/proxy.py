@@ -134,7 +134,7 @@ class Proxy:
         if self.proto == "tcp":
             self._server = await asyncio.start_server(self._serve, sock=self.sock)
         else:
-            self._udp = await loop.create_datagram_endpoint(lambda: _UdpRelay(self.dest), sock=self.sock)  # type: ignore[assignment]
+            self._udp = await loop.create_datagram_endpoint(lambda: _UdpRelay(self.dest), sock=self.sock)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._conns.add(writer)

@@ -1,6 +1,7 @@
 """Networks: create, inspect, list, remove, prune; the predefined ones; the firewall's view of them."""
 from __future__ import annotations
 
+import builtins
 import asyncio
 import ipaddress
 import logging
@@ -261,7 +262,7 @@ class NetworkService:
             await asyncio.to_thread(self.apply_firewall)
         self.event(n, "destroy")
 
-    async def prune(self, filters: dict[str, Any]) -> list[str]:
+    async def prune(self, filters: dict[str, Any]) -> builtins.list[str]:
         unknown = set(filters) - {"label", "label!", "until"}
         if unknown:
             raise errors.InvalidParameter(f"Invalid filter '{sorted(unknown)[0]}'")

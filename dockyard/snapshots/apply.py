@@ -173,7 +173,7 @@ class _Applier:
                 except OSError as e:
                     if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
                         raise
-        os.utime(full, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)  # type: ignore[arg-type]
+        os.utime(full, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
 
     def _whiteout(self, rel: str, base: str) -> None:
         parent = rel.rsplit("/", 1)[0] if "/" in rel else ""

@@ -16,7 +16,7 @@ from dockyard.cli.hijack import (Hijacked, RawTerminal, forward_stdin, hijack, m
                                  parse_detach_keys)
 from dockyard.cli.streams import SystemError_
 
-MULTI = {"multiple": True}
+MULTI: dict[str, Any] = {"multiple": True}
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 
