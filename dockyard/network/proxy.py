@@ -11,7 +11,7 @@ import logging
 import socket
 from typing import Any
 
-from ..errors import SystemError_
+from ..errors import SystemFailure
 
 log = logging.getLogger("dockyard.network.proxy")
 UDP_IDLE = 90.0
@@ -38,8 +38,8 @@ def bind_socket(proto: str, host_ip: str, port: int, port_end: int = 0) -> socke
                 break
     shown = f"{port}-{port_end}" if port_end else str(port)
     if last is not None and last.errno == errno.EADDRINUSE:
-        raise SystemError_(f"Bind for {addr}:{shown} failed: port is already allocated")
-    raise SystemError_(f"Bind for {addr}:{shown} failed: {last.strerror if last else 'error'}")
+        raise SystemFailure(f"Bind for {addr}:{shown} failed: port is already allocated")
+    raise SystemFailure(f"Bind for {addr}:{shown} failed: {last.strerror if last else 'error'}")
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from ..errors import InvalidParameter, SystemError_
+from ..errors import InvalidParameter, SystemFailure
 from .streams import HashReader, TeeReader, decompressed
 
 WHITEOUT_PREFIX = ".wh."
@@ -184,7 +184,7 @@ class _Applier:
                 try:
                     os.setxattr(pfull, OPAQUE_XATTR, b"y")
                 except PermissionError:
-                    raise SystemError_("opaque whiteouts need root (trusted.* xattrs)") from None
+                    raise SystemFailure("opaque whiteouts need root (trusted.* xattrs)") from None
             else:
                 for name in os.listdir(pfull):
                     child = f"{parent}/{name}" if parent else name
@@ -199,7 +199,7 @@ class _Applier:
             try:
                 os.mknod(os.path.join(self.dest, target), stat.S_IFCHR, os.makedev(0, 0))
             except PermissionError:
-                raise SystemError_("whiteouts need root (mknod)") from None
+                raise SystemFailure("whiteouts need root (mknod)") from None
 
     def finish(self) -> None:
         # Deepest first, so setting a parent's mtime is not undone by its children.

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from dockyard.runtime import registry
+from dockyard.runtime import catalog
 from tests.support.daemon import TestDaemon, import_busybox
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 def _runtimes() -> list[str]:
     # every runtime the daemon's catalog offers that can run containers on this host
-    return registry.usable()
+    return catalog.usable()
 
 
 @pytest.fixture(scope="module", params=_runtimes())

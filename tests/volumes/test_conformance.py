@@ -8,12 +8,12 @@ import pytest
 
 from dockyard import errors
 from dockyard.volumes.driver import VolumeDriver
-from dockyard.volumes.drivers import BUILTIN, registry
+from dockyard.volumes.drivers import BUILTIN, builtin
 
 
 @pytest.fixture(params=[cls.name for cls in BUILTIN])
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> VolumeDriver:
-    return registry(str(tmp_path / "volumes"))[request.param]
+    return builtin(str(tmp_path / "volumes"))[request.param]
 
 
 def test_create_mount_use_unmount_remove(driver: VolumeDriver) -> None:
