@@ -6,13 +6,12 @@ built-in runtime and runc (and any other installed runc-compatible one) agree.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 import pytest
 
 from dockyard.runtime import catalog
-from tests.support.daemon import TestDaemon, import_busybox
+from tests.support.daemon import private_daemon
 
 pytestmark = pytest.mark.e2e
 
@@ -24,15 +23,8 @@ def _runtimes() -> list[str]:
 
 @pytest.fixture(scope="module", params=_runtimes())
 def rt_daemon(request):
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the daemon mounts overlayfs and creates namespaces and cgroups")
-    d = TestDaemon(runtime=request.param)
-    try:
-        d.start()
-        import_busybox(d)
+    with private_daemon(request.param) as d:
         yield d
-    finally:
-        d.cleanup()
 
 
 def run(d, *args: str) -> tuple[int, str, str]:
