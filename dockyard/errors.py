@@ -42,8 +42,28 @@ class NotImplementedYet(DockyardError):
     """An Engine API feature Dockyard does not provide yet."""
 
 
-class SystemError_(DockyardError):
+class SystemFailure(DockyardError):
     """Something failed on the host (kernel, disk, runtime)."""
+
+
+class RuntimeFailure(SystemFailure):
+    """An OCI runtime operation failed (built-in runtime or a runc-compatible CLI)."""
+
+
+class RuntimeCreateError(RuntimeFailure):
+    """The container could not be created; `exit_code` is what Docker reports (127 not found, 126 not executable)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ContainerNotFound(RuntimeFailure):
+    """The runtime has no container of that id."""
+
+
+class ContainerNotRunning(RuntimeFailure):
+    """The runtime's container exists but its init has exited."""
 
 
 class ExecNotFound(InvalidParameter):

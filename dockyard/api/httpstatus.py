@@ -12,7 +12,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (errors.Forbidden, 403),
     (errors.NotImplementedYet, 501),
     (errors.Unavailable, 503),
-    (errors.SystemError_, 500),
+    (errors.SystemFailure, 500),
 ]
 
 

@@ -1,6 +1,7 @@
 """Network routes: create, inspect, list, connect, disconnect, remove, prune (Docker's shapes)."""
 from __future__ import annotations
 
+import builtins
 from typing import Any, Protocol
 
 from .. import errors
@@ -14,7 +15,7 @@ class Networks(Protocol):
     def inspect(self, ref: str) -> dict[str, Any]: ...
     async def create(self, body: Any) -> Any: ...
     async def remove(self, ref: str) -> None: ...
-    async def prune(self, filters: dict[str, Any]) -> list[str]: ...
+    async def prune(self, filters: dict[str, Any]) -> builtins.list[str]: ...
 
 
 class Attachments(Protocol):

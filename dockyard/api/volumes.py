@@ -1,6 +1,7 @@
 """Volume routes: parse the request, call the volume service, render JSON."""
 from __future__ import annotations
 
+import builtins
 import asyncio
 from typing import Any, Protocol
 
@@ -15,7 +16,7 @@ class VolumeBackend(Protocol):
     def get(self, name: str) -> Any: ...
     def list(self, filters: dict[str, Any]) -> list[Any]: ...
     def remove(self, name: str, force: bool = False) -> None: ...
-    def prune(self, filters: dict[str, Any]) -> tuple[list[str], int]: ...
+    def prune(self, filters: dict[str, Any]) -> tuple[builtins.list[str], int]: ...
 
 
 def _filters(req: Request) -> dict[str, Any]:

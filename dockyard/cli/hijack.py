@@ -7,6 +7,7 @@ writes; a half-close ends it) and its output (raw for a TTY, else 8-byte frames)
 from __future__ import annotations
 
 import http.client
+import io
 import os
 import signal
 import socket
@@ -25,13 +26,13 @@ class Hijacked:
         self.sock = sock
         # the response owns the buffered reader: keep it alive (its finaliser closes the reader)
         self.response = response
-        self.reader: BinaryIO = response.fp  # type: ignore[assignment]
+        self.reader: io.BufferedReader = response.fp
         self.multiplexed = multiplexed
         self.detached = False
 
     def read(self) -> bytes:
         try:
-            return self.reader.read1(BLOCK)  # type: ignore[attr-defined,no-any-return]
+            return self.reader.read1(BLOCK)
         except (OSError, ValueError):
             return b""
 

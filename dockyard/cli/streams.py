@@ -43,7 +43,7 @@ def demux_all(data: bytes) -> list[tuple[int, bytes]]:
     return list(Demuxer().feed(data))
 
 
-class SystemError_(Exception):
+class SystemFailure(Exception):
     """The daemon wrote an error on the stream (stream type 3)."""
 
 
@@ -63,7 +63,7 @@ def pump(read: Callable[[], bytes], multiplexed: bool,
             continue
         for stream, payload in demuxer.feed(chunk):
             if stream == SYSTEMERR:
-                raise SystemError_(payload.decode("utf-8", "replace").strip())
+                raise SystemFailure(payload.decode("utf-8", "replace").strip())
             target = err if stream == STDERR else out
             target.write(payload)
             target.flush()

@@ -84,7 +84,7 @@ def validate(filters: dict[str, Any]) -> dict[str, list[str]]:
         if key == "exited":
             for v in vals:
                 if not re.fullmatch(r"-?\d+", v):
-                    raise errors.SystemError_(f'strconv.Atoi: parsing "{v}": invalid syntax')
+                    raise errors.SystemFailure(f'strconv.Atoi: parsing "{v}": invalid syntax')
     return out
 
 
@@ -98,7 +98,7 @@ def matcher(filters: dict[str, list[str]], all_: list[Container],
         found = next((x for x in all_ if x.id == v or x.name == v.lstrip("/")), None) or next(
             (x for x in all_ if x.id.startswith(v)), None)
         if found is None:
-            raise errors.SystemError_(f"no such container {v}")  # Docker 20.10 answers 500
+            raise errors.SystemFailure(f"no such container {v}")  # Docker 20.10 answers 500
         return found
     before, since = ref("before"), ref("since")
     ancestors = {i for i in (image_id_of(v) for v in filters.get("ancestor", [])) if i}

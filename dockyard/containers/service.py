@@ -106,8 +106,8 @@ class ContainerService:
 
     def runtime_program(self, name: str) -> str:
         """The runtime to hand the supervisor: `builtin`, or the program of a runc-compatible runtime."""
-        from ..runtime import registry
-        return registry.resolve(name, getattr(self, "runtimes", None) or registry.available())
+        from ..runtime import catalog
+        return catalog.resolve(name, getattr(self, "runtimes", None) or catalog.available())
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
@@ -252,7 +252,7 @@ class ContainerService:
             raise
         except Exception as e:  # a host failure is still reported, and nothing is left mounted
             await self._abort_start(c, bundle, e)
-            raise errors.SystemError_(f"failed to start container: {e}") from e
+            raise errors.SystemFailure(f"failed to start container: {e}") from e
         except asyncio.CancelledError:
             # a stop during a restart's start, or daemon shutdown: undo what was set up so far
             # (network, mounts, runtime container), then let the cancellation go on
@@ -628,7 +628,7 @@ class ContainerService:
         try:
             out = subprocess.run(["ps", *args], capture_output=True, text=True, timeout=30)
         except FileNotFoundError:
-            raise errors.SystemError_("ps is not installed on the host") from None
+            raise errors.SystemFailure("ps is not installed on the host") from None
         if out.returncode != 0:
             raise errors.InvalidParameter(f"ps: {out.stderr.strip() or 'failed'}")
         lines = out.stdout.splitlines()

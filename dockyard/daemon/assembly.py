@@ -27,11 +27,11 @@ from ..distribution.service import DistributionService
 from ..images.service import ImageService
 from ..logging import drivers as log_drivers
 from ..network.setup import open_networking
-from ..runtime import registry as runtime_registry
+from ..runtime import catalog as runtime_catalog
 from ..runtime.supervisor_client import SupervisorClient
 from ..snapshots import drivers as snapshot_drivers
 from ..store.db import Database
-from ..volumes.drivers import registry as volume_drivers
+from ..volumes.drivers import builtin as volume_drivers
 from ..volumes.service import VolumeService
 from ..volumes.store import VolumeStore
 from .config import Config
@@ -141,7 +141,7 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
 
     router = Router()
     system_api.routes(router, daemon)
-    containers.runtimes = runtime_registry.available(config.runtimes)
+    containers.runtimes = runtime_catalog.available(config.runtimes)
     execs = ExecService(containers, supervisor, config.exec_root)
     containers.health = HealthMonitor(containers, execs)  # probes run through the exec path
     containers_api.routes(router, containers, images, execs)

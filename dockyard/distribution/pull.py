@@ -116,18 +116,18 @@ def _pull_error(ref: Reference, e: Exception) -> errors.DockyardError:
         if e.denied or e.status == 404:
             return errors.NotFound(f"pull access denied for {ref.familiar_name}, repository does not exist "
                                    f"or may require 'docker login': {e.detail}")
-        return errors.SystemError_(f"error from registry: {e.detail}")
+        return errors.SystemFailure(f"error from registry: {e.detail}")
     if isinstance(e, errors.Unauthorized):
         return errors.NotFound(f"pull access denied for {ref.familiar_name}, repository does not exist "
                                f"or may require 'docker login': {e.message}")
-    if isinstance(e, errors.SystemError_) and e.message.endswith(": no such host"):
+    if isinstance(e, errors.SystemFailure) and e.message.endswith(": no such host"):
         # Docker answers 500 here; a registry whose name does not resolve cannot have the image,
         # and 404 lets clients (docker-py's run) report ImageNotFound on hosts without DNS.
         return errors.NotFound(f"pull access denied for {ref.familiar_name}, repository does not exist "
                                f"or may require 'docker login': {e.message}")
     if isinstance(e, errors.DockyardError):
         return e
-    return errors.SystemError_(str(e))
+    return errors.SystemFailure(str(e))
 
 
 def pull(ds: "DistributionService", ref: Reference, platform: tuple[str, str, str], creds: Any,
@@ -139,7 +139,7 @@ def pull(ds: "DistributionService", ref: Reference, platform: tuple[str, str, st
         try:
             session.ping()
             resolved = resolve(session, ref, platform)
-        except (RegistryError, errors.SystemError_, errors.NotFound, errors.Unauthorized) as e:
+        except (RegistryError, errors.SystemFailure, errors.NotFound, errors.Unauthorized) as e:
             last = e
             if isinstance(e, RegistryError) and e.status == 401 and not endpoint.mirror:
                 break  # wrong credentials: another endpoint would not help

@@ -52,10 +52,10 @@ def push_error(e: Exception) -> errors.DockyardError:
     if isinstance(e, RegistryError):
         if e.denied:
             return errors.Unauthorized(e.detail if e.codes else "denied: requested access to the resource is denied")
-        return errors.SystemError_(e.detail)
+        return errors.SystemFailure(e.detail)
     if isinstance(e, errors.DockyardError):
         return e
-    return errors.SystemError_(str(e))
+    return errors.SystemFailure(str(e))
 
 
 class Pusher:
@@ -87,7 +87,7 @@ class Pusher:
                                       {"Content-Length": "0"}, b"", ok=(202,)) as resp:
                 location = resp.headers.get("location")
             if not location:
-                raise errors.SystemError_("the registry opened an upload without a Location")
+                raise errors.SystemFailure("the registry opened an upload without a Location")
         sep = "&" if "?" in location else "?"
         with self.session.request("PUT", f"{location}{sep}digest={blob.digest}", self.scopes,
                                   {"Content-Type": "application/octet-stream", "Content-Length": str(blob.size)},
@@ -163,7 +163,7 @@ class Pusher:
         try:
             with open(path, "xb") as raw, remote.open_tar(self.ds.images, layer) as tar:
                 hashing = _Hashing(raw)
-                with _gzip_impl.GzipFile(fileobj=hashing, mode="wb", mtime=0) as gz:  # type: ignore[call-arg]
+                with _gzip_impl.GzipFile(fileobj=hashing, mode="wb", mtime=0) as gz:
                     while chunk := tar.read(_CHUNK):  # type: ignore[attr-defined]
                         gz.write(chunk)
         except BaseException:
@@ -214,7 +214,7 @@ class Pusher:
                                   {"Content-Type": mf.DOCKER_MANIFEST}, manifest, ok=(200, 201, 202)) as resp:
             digest = resp.headers.get("docker-content-digest") or mf.digest_of(manifest)
         if digest != mf.digest_of(manifest):
-            raise errors.SystemError_(f"the registry stored the manifest under {digest}, "
+            raise errors.SystemFailure(f"the registry stored the manifest under {digest}, "
                                       f"expected {mf.digest_of(manifest)}")
         self.ds.images.add_tags(image_id, [Reference(self.ref.domain, self.ref.path, None, digest)])
         self.emit(status(f"{tag}: digest: {digest} size: {len(manifest)}"))

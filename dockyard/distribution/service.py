@@ -66,11 +66,11 @@ class DistributionService:
             try:
                 session.ping()
                 return session
-            except (errors.SystemError_, RegistryError) as e:
+            except (errors.SystemFailure, RegistryError) as e:
                 last = e
         assert last is not None
         if isinstance(last, RegistryError):
-            raise errors.SystemError_(f"error pinging {domain}: {last.detail}")
+            raise errors.SystemFailure(f"error pinging {domain}: {last.detail}")
         raise last
 
     # -- pull -----------------------------------------------------------------------------
@@ -122,7 +122,7 @@ class DistributionService:
             session = self.transport.session(endpoint, creds)
             try:
                 session.ping()
-            except (errors.SystemError_, RegistryError) as e:
+            except (errors.SystemFailure, RegistryError) as e:
                 last = e
                 continue
             if session.auth.challenge is None:
@@ -138,7 +138,7 @@ class DistributionService:
             return {"Status": "Login Succeeded", "IdentityToken": ""}
         assert last is not None
         if isinstance(last, RegistryError):
-            raise errors.SystemError_(last.detail)
+            raise errors.SystemFailure(last.detail)
         raise last
 
     # -- distribution inspect ---------------------------------------------------------------

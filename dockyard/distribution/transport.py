@@ -73,7 +73,7 @@ def connection_error(method: str, url: str, exc: BaseException) -> errors.Dockya
         why = "connection reset by peer" if isinstance(exc, ConnectionResetError) else "unexpected EOF"
     else:
         why = str(exc) or type(exc).__name__
-    return errors.SystemError_(f'{verb} "{url}": {why}')
+    return errors.SystemFailure(f'{verb} "{url}": {why}')
 
 
 class Response:
@@ -155,7 +155,7 @@ class Transport:
 
     def open(self, method: str, url: str, headers: dict[str, str], body: Any = None,
              verify: bool = True) -> Response:
-        """One request, no redirects or auth; connection errors raise SystemError_ with Go's wording."""
+        """One request, no redirects or auth; connection errors raise SystemFailure with Go's wording."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc, verify)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -166,6 +166,7 @@ class Transport:
             try:
                 if conn.sock is None:
                     conn.connect()
+                    assert conn.sock is not None
                     conn.sock.settimeout(READ_TIMEOUT)
                 conn.request(method, target, body=body, headers=hdrs)
                 resp = conn.getresponse()
@@ -239,7 +240,7 @@ class Session:
                 resp.close()
                 raise RegistryError(method, url, resp.status, data, resp.headers)
             return resp
-        raise errors.SystemError_(f'{method.capitalize()} "{url}": stopped after 5 redirects')
+        raise errors.SystemFailure(f'{method.capitalize()} "{url}": stopped after 5 redirects')
 
     def _fetch_token(self, realm: str, service: str, scopes: tuple[str, ...], creds: Credentials) -> tuple[str, int]:
         verify = not self.transport.config.is_insecure(urlsplit(realm).netloc) or urlsplit(realm).scheme == "http"
@@ -263,7 +264,7 @@ class Session:
             if resp.status != 200:
                 err = RegistryError("GET", realm, resp.status, data, resp.headers)
                 raise errors.Unauthorized(f"failed to authorize: {err.detail}") if resp.status in (401, 403) \
-                    else errors.SystemError_(f"failed to fetch anonymous token: {err.detail}")
+                    else errors.SystemFailure(f"failed to fetch anonymous token: {err.detail}")
         try:
             doc = json.loads(data)
             token = doc.get("token") or doc.get("access_token")
@@ -271,7 +272,7 @@ class Session:
         except (ValueError, AttributeError, TypeError):
             token = None
         if not token:
-            raise errors.SystemError_(f"the token server at {realm} answered without a token")
+            raise errors.SystemFailure(f"the token server at {realm} answered without a token")
         return str(token), expires
 
 
@@ -321,7 +322,7 @@ class BlobReader:
                 data = self._resp.read(n)  # type: ignore[union-attr]
                 if not data:
                     raise ConnectionError("unexpected EOF")
-            except (OSError, http.client.HTTPException, errors.SystemError_, ConnectionError) as e:
+            except (OSError, http.client.HTTPException, errors.SystemFailure, ConnectionError) as e:
                 if self._resp is not None:
                     self._resp.close()
                     self._resp = None
@@ -329,8 +330,8 @@ class BlobReader:
                 if failures >= self._attempts:
                     url = self._session.url(self._path)
                     if isinstance(e, errors.DockyardError):
-                        raise errors.SystemError_(f"{e.message} (after {failures} attempts)") from None
-                    raise errors.SystemError_(
+                        raise errors.SystemFailure(f"{e.message} (after {failures} attempts)") from None
+                    raise errors.SystemFailure(
                         f'Get "{url}": {e} at byte {self.offset} of {self.size} (after {failures} attempts)') from None
                 time.sleep(min(0.1 * 2 ** failures, 2.0))
                 continue

@@ -23,7 +23,8 @@ from .message import READ_SIZE, FileBody, RawStream, Request, Response
 MAX_HEADER_BYTES = 64 * 1024
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
-Handler = Callable[[Request], Awaitable[Response]]
+# A handler takes the profile's request_class (a Request subclass), hence Any.
+Handler = Callable[[Any], Awaitable[Response]]
 
 
 def _plain_bad_request(message: str) -> Response:
@@ -209,7 +210,7 @@ class Connection:
 
     async def _sendfile(self, body: FileBody) -> None:
         pieces = self.h11.send_with_data_passthrough(h11.Data(data=body))  # type: ignore[arg-type]
-        for piece in pieces:
+        for piece in pieces or []:
             if piece is body:
                 await self.writer.drain()
                 with open(body.path, "rb") as f:
@@ -288,7 +289,7 @@ class ConnectionSet:
 
 async def serve_tcp(handler: Handler, host: str, port: int, profile: Profile,
                     ssl_context: ssl.SSLContext | None = None,
-                    ready: Callable[[asyncio.AbstractServer], None] | None = None) -> None:
+                    ready: Callable[[asyncio.Server], None] | None = None) -> None:
     """Serve on host:port (TLS with ssl_context) until cancelled, then end every connection."""
     scheme = "https" if ssl_context is not None else "http"
     connections = ConnectionSet()

@@ -118,7 +118,7 @@ class _Archive:
 
     def extract(self, stream: BinaryIO) -> None:
         try:
-            with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as tf:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as tf:
                 for m in tf:
                     name = clean_name(m.name)
                     if not name or m.isdir():
@@ -130,8 +130,9 @@ class _Archive:
                         path = self.root / name
                         path.parent.mkdir(parents=True, exist_ok=True)
                         src = tf.extractfile(m)
+                        assert src is not None  # a regular member always has content
                         with open(path, "xb") as f:
-                            shutil.copyfileobj(src, f, _CHUNK)  # type: ignore[misc]
+                            shutil.copyfileobj(src, f, _CHUNK)
         except (tarfile.TarError, EOFError, zlib.error, FileExistsError, NotADirectoryError) as e:
             raise InvalidParameter(f"invalid archive: {e}") from None
 

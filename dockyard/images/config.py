@@ -157,11 +157,11 @@ def _healthcheck(rest: str) -> dict[str, Any]:
     if kind != "CMD":
         raise InvalidParameter(f'Unknown type "{kind}" in HEALTHCHECK (try CMD)')
     try:
-        value = json.loads(args)
+        test: Any = json.loads(args)
     except ValueError:
-        value = None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        health["Test"] = ["CMD", *value]
+        test = None
+    if isinstance(test, list) and all(isinstance(v, str) for v in test):
+        health["Test"] = ["CMD", *test]
     else:
         health["Test"] = ["CMD-SHELL", args]
     return {"Test": health.pop("Test"), **health}

@@ -17,7 +17,8 @@ LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
 
 
 def _refs(svc: "ImageService", image_id: str) -> tuple[list[str], list[str]]:
-    tags, digests = [], []
+    tags: list[str] = []
+    digests: list[str] = []
     for ref in svc.store.refs_of(image_id):
         (digests if "@" in ref else tags).append(familiar(ref))
     return sorted(tags), sorted(digests)
@@ -93,7 +94,7 @@ def list_images(svc: "ImageService", all: bool, filters: dict[str, list[str]]) -
     _check_filters(filters)
     store = svc.store
     dangling = filters.get("dangling")
-    dangling_only = bool(dangling) and dangling[-1].lower() in ("true", "1")
+    dangling_only = dangling is not None and bool(dangling) and dangling[-1].lower() in ("true", "1")
     before = min((store.image(svc.resolve(n))["created"] for n in filters.get("before", [])),  # type: ignore[index]
                  default=None)
     since = max((store.image(svc.resolve(n))["created"] for n in filters.get("since", [])),  # type: ignore[index]

@@ -1,6 +1,7 @@
 """ImageService: the image operations the daemon calls (import, inspect, tag, rmi, rootfs...)."""
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import threading
@@ -82,7 +83,7 @@ class ImageService:
         return query.list_images(self, all, filters or {})
 
     # -- writing -----------------------------------------------------------------------
-    def import_tar(self, stream: BinaryIO, repo: str | None, tag: str | None, changes: list[str] = [],
+    def import_tar(self, stream: BinaryIO, repo: str | None, tag: str | None, changes: builtins.list[str] = [],
                    message: str = "", platform: str | None = None) -> str:
         """POST /images/create?fromSrc=-: one layer from a (gzip) tar, a fresh config, a tag."""
         ref = None
@@ -102,14 +103,14 @@ class ImageService:
             self.add_tags(image_id, [ref])
         return image_id
 
-    def load(self, stream: BinaryIO) -> list[str]:
+    def load(self, stream: BinaryIO) -> builtins.list[str]:
         return archive.load(self, stream)
 
-    def save(self, names: list[str], out: BinaryIO) -> None:
+    def save(self, names: builtins.list[str], out: BinaryIO) -> None:
         archive.save(self, names, out)
 
-    def remove(self, name: str, force: bool, noprune: bool, containers_using: Callable[[str], list[str]],
-               containers_running: Callable[[str], list[str]] | None = None) -> list[dict]:
+    def remove(self, name: str, force: bool, noprune: bool, containers_using: Callable[[str], builtins.list[str]],
+               containers_running: Callable[[str], builtins.list[str]] | None = None) -> builtins.list[dict]:
         """DELETE /images/{name} with Docker 20.10's conflict rules (see remove.py)."""
         return remover.remove(self, name, force, not noprune, containers_using, containers_running)
 

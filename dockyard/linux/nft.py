@@ -23,7 +23,7 @@ class Nftables:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         try:
-            import nftables  # type: ignore[import-not-found]
+            import nftables
 
             self._ctx: Any = nftables.Nftables()
         except (ImportError, OSError):

@@ -53,7 +53,7 @@ class DnsServer:
         sock.setblocking(False)
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: _Protocol(self), sock=sock)
-        return transport  # type: ignore[return-value]
+        return transport
 
     async def answer(self, wire: bytes) -> bytes | None:
         try:

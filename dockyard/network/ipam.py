@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Protocol
 
-from ..errors import Conflict, Forbidden, InvalidParameter, Unavailable
+from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, Unavailable
 
 Net4 = ipaddress.IPv4Network
 Addr4 = ipaddress.IPv4Address
@@ -91,7 +91,7 @@ class Subnet:
         rng = None
         if ip_range:
             rng = parse_subnet(ip_range)
-            if not rng.subnet_of(subnet):  # type: ignore[arg-type]
+            if not rng.subnet_of(subnet):
                 raise InvalidParameter(f"no matching subnet for range {ip_range}")
         return cls(subnet, gw, rng)
 
@@ -120,3 +120,47 @@ class Subnet:
 def mac_for(addr: Addr4) -> str:
     """Docker's convention: 02:42 then the four bytes of the IPv4 address."""
     return "02:42:" + ":".join(f"{b:02x}" for b in addr.packed)
+
+
+class IpamDriver(Protocol):
+    """An IPAM driver (IPAM.Driver of a network create): a network's subnet, then endpoint addresses."""
+
+    name: str
+
+    def request_pool(self, requested: dict[str, str] | None, in_use: Iterable[Net4],
+                     host_routes: Iterable[Net4], nameservers: Iterable[Addr4],
+                     pools: Iterable[Pool] = DEFAULT_POOLS) -> Subnet:
+        """The requested Subnet/Gateway/IPRange (checked against those in use), or one picked from pools."""
+
+    def request_address(self, subnet: Subnet, taken: set[Addr4], requested: Addr4 | None = None) -> Addr4: ...
+
+
+class DefaultIpam:
+    """Docker's built-in `default` IPAM: local pools, lowest free address first."""
+
+    name = "default"
+
+    def request_pool(self, requested: dict[str, str] | None, in_use: Iterable[Net4],
+                     host_routes: Iterable[Net4], nameservers: Iterable[Addr4],
+                     pools: Iterable[Pool] = DEFAULT_POOLS) -> Subnet:
+        used = list(in_use)
+        if not requested or not requested.get("Subnet"):
+            return Subnet.build(pick_subnet(pools, used, host_routes, nameservers), None, None)
+        s = Subnet.build(parse_subnet(requested["Subnet"]), requested.get("Gateway"), requested.get("IPRange"))
+        check_overlap(s.subnet, used)
+        return s
+
+    def request_address(self, subnet: Subnet, taken: set[Addr4], requested: Addr4 | None = None) -> Addr4:
+        return subnet.allocate(taken, requested)
+
+
+BUILTIN: tuple[IpamDriver, ...] = (DefaultIpam(),)
+
+
+def driver(name: str) -> IpamDriver:
+    """The IPAM driver called `name` ("" is `default`); Docker's message for one not installed."""
+    wanted = name or DefaultIpam.name
+    for d in BUILTIN:
+        if d.name == wanted:
+            return d
+    raise NotFound(f'plugin "{wanted}" not found')

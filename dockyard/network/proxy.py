@@ -11,7 +11,7 @@ import logging
 import socket
 from typing import Any
 
-from ..errors import SystemError_
+from ..errors import SystemFailure
 
 log = logging.getLogger("dockyard.network.proxy")
 UDP_IDLE = 90.0
@@ -38,8 +38,8 @@ def bind_socket(proto: str, host_ip: str, port: int, port_end: int = 0) -> socke
                 break
     shown = f"{port}-{port_end}" if port_end else str(port)
     if last is not None and last.errno == errno.EADDRINUSE:
-        raise SystemError_(f"Bind for {addr}:{shown} failed: port is already allocated")
-    raise SystemError_(f"Bind for {addr}:{shown} failed: {last.strerror if last else 'error'}")
+        raise SystemFailure(f"Bind for {addr}:{shown} failed: port is already allocated")
+    raise SystemFailure(f"Bind for {addr}:{shown} failed: {last.strerror if last else 'error'}")
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -134,7 +134,7 @@ class Proxy:
         if self.proto == "tcp":
             self._server = await asyncio.start_server(self._serve, sock=self.sock)
         else:
-            self._udp = await loop.create_datagram_endpoint(lambda: _UdpRelay(self.dest), sock=self.sock)  # type: ignore[assignment]
+            self._udp = await loop.create_datagram_endpoint(lambda: _UdpRelay(self.dest), sock=self.sock)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._conns.add(writer)

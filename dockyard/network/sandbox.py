@@ -169,7 +169,7 @@ class ContainerNetworking:
             try:
                 sock = bind_socket(b.proto, b.host_ip, b.host_port, b.host_port_end)
             except errors.DockyardError as e:
-                raise errors.SystemError_(f"driver failed programming external connectivity on endpoint "
+                raise errors.SystemFailure(f"driver failed programming external connectivity on endpoint "
                                           f"{c.name} ({gateway.id}): {e.message}") from None
             p = Proxy(sock, b.proto, gateway.ip, b.container_port)
             proxies.append(p)

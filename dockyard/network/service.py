@@ -1,6 +1,7 @@
 """Networks: create, inspect, list, remove, prune; the predefined ones; the firewall's view of them."""
 from __future__ import annotations
 
+import builtins
 import asyncio
 import ipaddress
 import logging
@@ -108,9 +109,9 @@ class NetworkService:
     def _auto_subnet(self, n: Network) -> dict[str, str]:
         in_use = [ipaddress.IPv4Network(c["Subnet"]) for other in self.networks.values()
                   for c in other.config]
-        subnet = ipam.pick_subnet(self.cfg.pools, in_use, self.net.route_networks(),
-                                  ipam.host_nameservers())
-        return {"Subnet": str(subnet), "Gateway": str(subnet.network_address + 1)}
+        s = ipam.driver(n.ipam_driver).request_pool(None, in_use, self.net.route_networks(),
+                                                    ipam.host_nameservers(), self.cfg.pools)
+        return {"Subnet": str(s.subnet), "Gateway": str(s.gateway)}
 
     # firewall ----------------------------------------------------------------------------
     def ruleset(self) -> Ruleset:
@@ -217,9 +218,7 @@ class NetworkService:
                         options=_str_map(body.get("Options"), "Options"),
                         labels=_str_map(body.get("Labels"), "Labels"))
             ipam_body = body.get("IPAM") or {}
-            n.ipam_driver = ipam_body.get("Driver") or "default"
-            if n.ipam_driver != "default":
-                raise errors.NotFound(f'plugin "{n.ipam_driver}" not found')
+            n.ipam_driver = ipam.driver(ipam_body.get("Driver") or "").name  # NotFound if not registered
             n.ipam_options = _str_map(ipam_body.get("Options"), "IPAM.Options")
             n.config = [await asyncio.to_thread(self._subnet_config, ipam_body.get("Config") or [], n)]
             n.iface = await asyncio.to_thread(self._iface, n)
@@ -248,11 +247,8 @@ class NetworkService:
             if v4 and (v4[0].get("Gateway") or v4[0].get("IPRange")):
                 raise errors.InvalidParameter("a subnet is required with a gateway or an ip-range")
             return self._auto_subnet(n)
-        c = v4[0]
-        subnet = ipam.parse_subnet(c["Subnet"])
-        s = ipam.Subnet.build(subnet, c.get("Gateway"), c.get("IPRange"))
-        ipam.check_overlap(s.subnet, [ipaddress.IPv4Network(o["Subnet"]) for other in self.networks.values()
-                                      for o in other.config])
+        in_use = [ipaddress.IPv4Network(o["Subnet"]) for other in self.networks.values() for o in other.config]
+        s = ipam.driver(n.ipam_driver).request_pool(v4[0], in_use, [], [])
         out = {"Subnet": str(s.subnet), "Gateway": str(s.gateway)}
         if s.ip_range:
             out["IPRange"] = str(s.ip_range)
@@ -300,7 +296,7 @@ class NetworkService:
             await asyncio.to_thread(self.apply_firewall)
         self.event(n, "destroy")
 
-    async def prune(self, filters: dict[str, Any]) -> list[str]:
+    async def prune(self, filters: dict[str, Any]) -> builtins.list[str]:
         unknown = set(filters) - {"label", "label!", "until"}
         if unknown:
             raise errors.InvalidParameter(f"Invalid filter '{sorted(unknown)[0]}'")

@@ -41,7 +41,7 @@ def serve(listen: str | None, root: str | None, config_path: str | None, log_lev
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("dockyard.registry")
 
-    def ready(server: asyncio.AbstractServer) -> None:
+    def ready(server: asyncio.Server) -> None:
         addresses = [s.getsockname() for s in server.sockets]
         log.info("listening on %s (%s, %s storage at %s)", addresses, "https" if ssl_context else "http",
                  config.backend, config.root)

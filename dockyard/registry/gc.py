@@ -74,15 +74,15 @@ def collect(storage: Storage, root: str, *, grace: float = 3600.0, dry_run: bool
         now = time.time()
         gone: set[str] = set()
         for key, stat in list(storage.walk("blobs")):
-            digest = digest_from_blob_key(key)
-            if digest is None or digest in marked:
+            blob = digest_from_blob_key(key)
+            if blob is None or blob in marked:
                 continue
             if now - stat.mtime < grace:
                 report.kept_recent += 1
                 continue
-            report.swept.append(digest)
+            report.swept.append(blob)
             report.freed += stat.size
-            gone.add(digest)
+            gone.add(blob)
             if not dry_run:
                 storage.delete(key)
         if not dry_run:

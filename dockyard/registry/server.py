@@ -35,5 +35,5 @@ PROFILE = Profile(headers=(("Docker-Distribution-API-Version", "registry/2.0"),)
 
 
 async def serve(handler: Handler, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
-                ready: Callable[[asyncio.AbstractServer], None] | None = None) -> None:
+                ready: Callable[[asyncio.Server], None] | None = None) -> None:
     await serve_tcp(handler, host, port, PROFILE, ssl_context, ready)

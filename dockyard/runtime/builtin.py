@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from ..cgroups import DEFAULT_ROOT, Resources, is_v2, open_cgroup
+from ..errors import ContainerNotFound, ContainerNotRunning, RuntimeCreateError, RuntimeFailure
 from ..linux import seccomp as seccomplib
 from ..linux.namespaces import CLONE_NEWPID, OCI_TYPES, PROC_NAMES, setns, setns_path, unshare
 from . import execproc
@@ -21,30 +22,9 @@ OCI_VERSION = "1.0.2"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
-class RuntimeError_(Exception):
-    """A runtime operation failed; the message is meant for users."""
-
-
-class RuntimeCreateError(RuntimeError_):
-    """The container could not be created; `exit_code` is what Docker reports (127 not found, 126 not executable)."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
-
-
-class ContainerNotFound(RuntimeError_):
-    pass
-
-
-class ContainerNotRunning(RuntimeError_):
-    pass
-
-
 def _state_dir(state_root: str, container_id: str) -> str:
     if not _ID.match(container_id):
-        raise RuntimeError_(f"invalid container id format: {container_id}")
+        raise RuntimeFailure(f"invalid container id format: {container_id}")
     return os.path.join(state_root, container_id)
 
 
@@ -275,7 +255,7 @@ def start(container_id: str, state_root: str, timeout: float = 10.0) -> None:
     try:
         fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise RuntimeError_("cannot start a container that has already been started") from None
+        raise RuntimeFailure("cannot start a container that has already been started") from None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -285,7 +265,7 @@ def start(container_id: str, state_root: str, timeout: float = 10.0) -> None:
             if not _alive(st):
                 raise ContainerNotRunning("cannot start a container that has stopped")
             if time.monotonic() > deadline:
-                raise RuntimeError_("timed out waiting for the container to start")
+                raise RuntimeFailure("timed out waiting for the container to start")
     finally:
         os.close(fd)
     os.unlink(fifo)
@@ -323,7 +303,7 @@ def delete(container_id: str, state_root: str, force: bool = False) -> None:
     if _alive(st):
         status = state(container_id, state_root)["status"]
         if status == "running" and not force:
-            raise RuntimeError_(f"cannot delete container {container_id} that is not stopped: {status}")
+            raise RuntimeFailure(f"cannot delete container {container_id} that is not stopped: {status}")
         try:
             os.kill(st["pid"], signals.SIGKILL)
         except ProcessLookupError:

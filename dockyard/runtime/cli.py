@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 
+from ..errors import RuntimeCreateError, RuntimeFailure
 from ..timefmt import rfc3339_ns
 from . import builtin
 
@@ -163,10 +164,10 @@ def main(argv: list[str] | None = None) -> None:
             builtin.kill(a.id, a.root, _signal(a.signal), a.all)
         elif a.verb == "delete":
             builtin.delete(a.id, a.root, a.force)
-    except builtin.RuntimeCreateError as e:
+    except RuntimeCreateError as e:
         _log_error(a, f"{a.verb} failed: unable to start container process: {e.message}")
         sys.exit(255 if a.verb == "exec" else 1)
-    except (builtin.RuntimeError_, OSError, ValueError, AttributeError) as e:
+    except (RuntimeFailure, OSError, ValueError, AttributeError) as e:
         _log_error(a, str(e))
         sys.exit(1)
 

@@ -10,7 +10,7 @@ import tempfile
 from typing import Any, Callable, Protocol
 
 from . import builtin
-from .builtin import RuntimeCreateError
+from ..errors import ContainerNotFound, RuntimeCreateError, RuntimeFailure
 
 
 class RuntimeDriver(Protocol):
@@ -81,7 +81,7 @@ class BuiltinDriver:
     def delete(self, id: str, force: bool = False) -> None:
         try:
             builtin.delete(id, self.state_root, force)
-        except builtin.ContainerNotFound:
+        except ContainerNotFound:
             pass
 
 
@@ -150,12 +150,12 @@ class CliDriver:
     def start(self, id: str) -> None:
         p = self._run("start", id)
         if p.returncode:
-            raise builtin.RuntimeError_(p.stderr.decode(errors="replace").strip())
+            raise RuntimeFailure(p.stderr.decode(errors="replace").strip())
 
     def kill(self, id: str, sig: int, all: bool = False) -> None:
         p = self._run("kill", *(["--all"] if all else []), id, str(sig))
         if p.returncode:
-            raise builtin.RuntimeError_(p.stderr.decode(errors="replace").strip())
+            raise RuntimeFailure(p.stderr.decode(errors="replace").strip())
 
     def delete(self, id: str, force: bool = False) -> None:
         self._run("delete", *(["--force"] if force else []), id)
@@ -166,7 +166,7 @@ def receive_pty(sock: socket.socket, timeout: float = 5.0) -> int:
     sock.settimeout(timeout)
     _, fds, _, _ = socket.recv_fds(sock, 4096, 1)
     if not fds:
-        raise builtin.RuntimeError_("the runtime sent no terminal over the console socket")
+        raise RuntimeFailure("the runtime sent no terminal over the console socket")
     return fds[0]
 
 

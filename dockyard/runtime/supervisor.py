@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from .. import errors
+from ..errors import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from ..linux.process import set_child_subreaper
 from . import protocol
-from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
 from .keeper_link import KeeperLink
 from .state import atomic_write_json, proc_start_time, read_json
@@ -159,13 +159,13 @@ class Supervisor:
                                           f"{e.message}: unknown")
                 err.exit_code = e.exit_code  # type: ignore[attr-defined]
                 raise err from None
-            raise errors.SystemError_(f"OCI runtime create failed: {e.message}: unknown") from None
+            raise errors.SystemFailure(f"OCI runtime create failed: {e.message}: unknown") from None
         except errors.DockyardError:
             shutil.rmtree(d, ignore_errors=True)
             raise
         except Exception as e:
             shutil.rmtree(d, ignore_errors=True)
-            raise errors.SystemError_(f"OCI runtime create failed: {e}") from None
+            raise errors.SystemFailure(f"OCI runtime create failed: {e}") from None
         self.containers[id] = c
         self.by_pid[c.pid] = c
         atomic_write_json(os.path.join(d, "container.json"), {**meta, "pid": c.pid})
@@ -307,7 +307,7 @@ class Supervisor:
                                            "exit_code": getattr(e, "exit_code", None)}}
         except Exception as e:  # noqa: BLE001 - report, keep serving
             log.exception("%s failed", op)
-            reply = {"seq": seq, "error": {"kind": "SystemError_", "message": str(e)}}
+            reply = {"seq": seq, "error": {"kind": "SystemFailure", "message": str(e)}}
         if not writer.is_closing():
             writer.write(protocol.encode(reply))
 

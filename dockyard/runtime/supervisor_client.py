@@ -44,7 +44,7 @@ def _spawn(exec_root: str, log_level: str) -> None:
 def _error(err: dict[str, Any]) -> errors.DockyardError:
     cls = getattr(errors, err.get("kind", ""), None)
     if not (isinstance(cls, type) and issubclass(cls, errors.DockyardError)):
-        cls = errors.SystemError_
+        cls = errors.SystemFailure
     e = cls(err.get("message", "supervisor error"))
     if err.get("exit_code") is not None:
         e.exit_code = err["exit_code"]  # type: ignore[attr-defined]

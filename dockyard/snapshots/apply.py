@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from ..errors import InvalidParameter, SystemError_
+from ..errors import InvalidParameter, SystemFailure
 from ..linux import fstree
 from .streams import HashReader, TeeReader, decompressed
 
@@ -178,7 +178,7 @@ class _Applier:
                 except OSError as e:
                     if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
                         raise
-        os.utime(full, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)  # type: ignore[arg-type]
+        os.utime(full, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
 
     def _whiteout(self, rel: str, base: str) -> None:
         parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
@@ -189,7 +189,7 @@ class _Applier:
                 try:
                     os.setxattr(pfull, OPAQUE_XATTR, b"y")
                 except PermissionError:
-                    raise SystemError_("opaque whiteouts need root (trusted.* xattrs)") from None
+                    raise SystemFailure("opaque whiteouts need root (trusted.* xattrs)") from None
             else:
                 for name in os.listdir(pfull):
                     child = f"{parent}/{name}" if parent else name
@@ -204,7 +204,7 @@ class _Applier:
             try:
                 os.mknod(os.path.join(self.dest, target), stat.S_IFCHR, os.makedev(0, 0))
             except PermissionError:
-                raise SystemError_("whiteouts need root (mknod)") from None
+                raise SystemFailure("whiteouts need root (mknod)") from None
 
     def finish(self) -> None:
         # Deepest first, so setting a parent's mtime is not undone by its children.

@@ -23,8 +23,8 @@ def mount(m: Mount, target: str) -> None:
     if m.type == "overlay":
         data = options_string(m)
         if len(data) > MAX_OPTIONS:
-            from ..errors import SystemError_
-            raise SystemError_(f"overlay mount options too long ({len(data)} bytes): too many layers")
+            from ..errors import SystemFailure
+            raise SystemFailure(f"overlay mount options too long ({len(data)} bytes): too many layers")
         sysmount.mount("overlay", target, "overlay", 0, data)
     elif m.type == "bind":
         flags = sysmount.MS_BIND | sysmount.MS_REC

@@ -28,7 +28,7 @@ class OverlayDriver:
     """
 
     name = "overlay2"
-    aliases = ("overlay",)
+    aliases: tuple[str, ...] = ("overlay",)
 
     def __init__(self, data_root: Path) -> None:
         self.home = Path(data_root) / "overlay"

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import NotFound, SystemError_
+from ..errors import NotFound, SystemFailure
 from .apply import ApplyResult, apply_layer
 from .driver import Mount, PendingLayer, dir_size, rmtree
 from .streams import TeeReader
@@ -18,7 +18,7 @@ def _copy(src: Path, dst: Path) -> None:
     # cp -a keeps owners, modes, times, devices and xattrs; shutil.copytree does not.
     r = subprocess.run(["cp", "-a", "--reflink=auto", f"{src}/.", str(dst)], capture_output=True)
     if r.returncode:
-        raise SystemError_(f"vfs copy {src}: {r.stderr.decode().strip()}")
+        raise SystemFailure(f"vfs copy {src}: {r.stderr.decode().strip()}")
 
 
 class VfsDriver:

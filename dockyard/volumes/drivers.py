@@ -7,5 +7,5 @@ from .local import LocalDriver
 BUILTIN = (LocalDriver,)
 
 
-def registry(volumes_root: str) -> dict[str, VolumeDriver]:
+def builtin(volumes_root: str) -> dict[str, VolumeDriver]:
     return {cls.name: cls(volumes_root) for cls in BUILTIN}

@@ -8,7 +8,7 @@ import socket
 import stat
 import threading
 
-from ..errors import InvalidParameter, SystemError_
+from ..errors import InvalidParameter, SystemFailure
 from ..linux import fstree
 from ..linux.kernel import Kernel
 from ..linux.mount import MS_BIND, parse_options
@@ -58,13 +58,13 @@ class LocalDriver:
     def remove(self, name: str) -> None:
         with self._lock:
             if self._refs.get(name):
-                raise SystemError_(f"volume {name} is still mounted")
+                raise SystemFailure(f"volume {name} is still mounted")
         path = self.mountpoint(name)
         if self.kernel.is_mountpoint(path):  # (a bind of the same file system fools os.path.ismount)
             self._umount(path)
         if self.kernel.is_mountpoint(path):
             # never delete through a mount: that would be the bound directory's content
-            raise SystemError_(f"remove {name}: the volume is still mounted at {path}")
+            raise SystemFailure(f"remove {name}: the volume is still mounted at {path}")
         fstree.remove_tree(self._dir(name), ignore_errors=True)
 
     def mount(self, name: str, options: dict[str, str], ref: str) -> str:
@@ -94,7 +94,7 @@ class LocalDriver:
         except OSError as e:  # Docker's wording (moby/sys/mount's error inside the local driver's)
             detail = f", data: {data}" if data else ""
             reason = os.strerror(e.errno or 0)
-            raise SystemError_(f"error while mounting volume '{path}': failed to mount local volume: "
+            raise SystemFailure(f"error while mounting volume '{path}': failed to mount local volume: "
                                f"mount {device}:{path}, flags: {flags:#x}{detail}: "
                                f"{reason[:1].lower()}{reason[1:]}") from None
 

@@ -2,6 +2,7 @@
 prune, and mount/unmount for containers through the volume's driver."""
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 import threading
@@ -129,7 +130,7 @@ class VolumeService:
             self.store.remove(name)
         self.events.publish("volume", "destroy", name, {"driver": v.driver})
 
-    def prune(self, filters: dict[str, Any]) -> tuple[list[str], int]:
+    def prune(self, filters: dict[str, Any]) -> tuple[builtins.list[str], int]:
         """API 1.41: every unused local volume, named or not (label / label! filters apply)."""
         bad = set(filters) - {"label", "label!"}
         if bad:

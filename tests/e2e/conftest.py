@@ -1,13 +1,11 @@
 """Fixtures for end-to-end tests: a private daemon with a busybox image, driven by real clients."""
 from __future__ import annotations
 
-import os
 import shutil
-from contextlib import contextmanager
 
 import pytest
 
-from tests.support.daemon import TestDaemon, import_busybox
+from tests.support.daemon import private_daemon
 
 
 def pytest_collection_modifyitems(items):
@@ -16,29 +14,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@contextmanager
-def _private_daemon():
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the daemon mounts overlayfs and creates namespaces and cgroups")
-    d = TestDaemon()
-    try:
-        d.start()
-        import_busybox(d)
-        yield d
-    finally:
-        d.cleanup()
-
-
 @pytest.fixture(scope="session")
 def daemon():
-    with _private_daemon() as d:
+    with private_daemon() as d:
         yield d
 
 
 @pytest.fixture()
 def fresh_daemon():
     """A daemon of its own, for tests that kill or restart it."""
-    with _private_daemon() as d:
+    with private_daemon() as d:
         yield d
 
 

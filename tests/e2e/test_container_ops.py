@@ -104,7 +104,7 @@ def test_runtime_bad_input(daemon):
     r = daemon.docker("run", "--rm", "--runtime", "nosuch", "busybox", "true")
     assert r.returncode == 125 and b"Unknown runtime specified nosuch" in r.stderr
     if shutil.which("crun"):
-        from dockyard.runtime.registry import hybrid_with_v2_controllers
+        from dockyard.runtime.catalog import hybrid_with_v2_controllers
         r = daemon.docker("run", "--rm", "--runtime", "crun", "busybox", "echo", "crun")
         if hybrid_with_v2_controllers():
             assert r.returncode == 125 and b"hybrid" in r.stderr

@@ -16,7 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from dockyard.linux import fstree
 
@@ -253,3 +255,20 @@ def _remove_cgroups(parent: str) -> None:
                     if time.time() > deadline:
                         break
                     time.sleep(0.05)
+
+
+@contextmanager
+def private_daemon(runtime: str = "builtin", extra_config: dict | None = None) -> Iterator[TestDaemon]:
+    """A started daemon of its own with busybox imported, cleaned up afterwards; skips without root."""
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the daemon mounts overlayfs and creates namespaces and cgroups")
+    d = TestDaemon(runtime=runtime, extra_config=extra_config)
+    try:
+        d.start()
+        import_busybox(d)
+        yield d
+    finally:
+        d.cleanup()
+

@@ -16,7 +16,7 @@ def client_of(ctx: click.Context) -> Client:
     root = ctx.find_root()
     if root.obj is None:
         root.obj = Client(root.params.get("host"))
-    return root.obj  # type: ignore[no-any-return]
+    return root.obj
 
 
 pass_client = click.make_pass_decorator(Client, ensure=False)

@@ -11,7 +11,7 @@ from dockyard.cli.client import CLIError, copy_stream, filters_param
 from dockyard.cli.commands.common import emit_template, for_each, get_client, open_output
 from dockyard.cli.formatting import PS_FORMAT, PS_HEADER, ContainerContext
 from dockyard.cli.humanize import api_timestamp
-from dockyard.cli.streams import SystemError_, pump
+from dockyard.cli.streams import SystemFailure, pump
 from dockyard.cli.tabwriter import tabulate
 
 
@@ -67,7 +67,7 @@ def logs(follow: bool, tail: str, timestamps: bool, since: str | None, until: st
     tty = bool((info.get("Config") or {}).get("Tty"))
     try:
         pump(lambda: resp.read1(65536), multiplexed=not tty)
-    except SystemError_ as exc:
+    except SystemFailure as exc:
         raise CLIError(str(exc)) from None
     finally:
         resp.close()

@@ -9,7 +9,7 @@ import click
 from dockyard.cli.client import CLIError
 from dockyard.cli.commands.common import get_client
 from dockyard.cli.hijack import RawTerminal, forward_stdin, hijack, monitor_tty_size, parse_detach_keys
-from dockyard.cli.streams import SystemError_
+from dockyard.cli.streams import SystemFailure
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
@@ -50,7 +50,7 @@ def exec_(detach: bool, detach_keys: str | None, env: tuple[str, ...], interacti
             forward_stdin(conn, detach_keys=keys if tty else b"")
         try:
             conn.copy_output()
-        except SystemError_ as exc:
+        except SystemFailure as exc:
             raise CLIError(str(exc), 126) from None
         finally:
             conn.close()

@@ -14,9 +14,9 @@ from dockyard.cli.commands.common import for_each, get_client, show_json_stream
 from dockyard.cli.createopts import CreateOptions, build_create_body
 from dockyard.cli.hijack import (Hijacked, RawTerminal, forward_stdin, hijack, monitor_tty_size,
                                  parse_detach_keys)
-from dockyard.cli.streams import SystemError_
+from dockyard.cli.streams import SystemFailure
 
-MULTI = {"multiple": True}
+MULTI: dict[str, Any] = {"multiple": True}
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 
@@ -185,7 +185,7 @@ def attach_start_wait(client: Client, container: str, *, tty: bool, stdin: bool,
             forward_stdin(conn, detach_keys=keys if tty else b"")
         try:
             conn.copy_output()
-        except SystemError_ as exc:
+        except SystemFailure as exc:
             raise CLIError(str(exc), 125) from None
         finally:
             conn.close()

@@ -102,7 +102,7 @@ def test_bearer_token(env):
 
 def test_unreachable_registry(env):
     from .goregistry import free_port
-    with pytest.raises(errors.SystemError_, match="connection refused"):
+    with pytest.raises(errors.SystemFailure, match="connection refused"):
         env.dist.pull(f"127.0.0.1:{free_port()}/x", "latest", None, Credentials(), lambda m: None)
 
 

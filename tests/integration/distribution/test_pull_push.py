@@ -218,7 +218,7 @@ def test_secure_registry_verifies_tls(env, tmp_path, monkeypatch):
         from dockyard.distribution import hosts
         monkeypatch.setattr(hosts, "_LOOPBACK", hosts.ipaddress.ip_network("127.255.255.255/32"))
         env.reconfigure(certs_dirs=(tmp_path / "certs.d",))
-        with pytest.raises(errors.SystemError_, match="x509"):
+        with pytest.raises(errors.SystemFailure, match="x509"):
             pull(env, f"{reg.host}/secure")
         (tmp_path / "certs.d" / reg.host).mkdir(parents=True)
         ca.cert_pem.write_to_path(str(tmp_path / "certs.d" / reg.host / "ca.crt"))

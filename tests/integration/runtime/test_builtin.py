@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from dockyard import errors
 from dockyard.runtime import builtin
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(60)]
@@ -50,7 +51,7 @@ def test_echo_and_exit_code(bundle, cid, state_root):
 def test_exec_not_found_leaves_nothing(bundle, cid, state_root):
     b = bundle(["nosuch"])
     zombies_before = set(zombie_children())  # other tests' unreaped children are not ours to judge
-    with pytest.raises(builtin.RuntimeCreateError) as e:
+    with pytest.raises(errors.RuntimeCreateError) as e:
         builtin.create(cid, b, state_root, (None, 1, 2))
     assert e.value.exit_code == 127
     assert e.value.message == 'exec: "nosuch": executable file not found in $PATH'
@@ -76,7 +77,7 @@ def zombie_children() -> list[int]:
 
 
 def test_not_executable_is_126(bundle, cid, state_root):
-    with pytest.raises(builtin.RuntimeCreateError) as e:
+    with pytest.raises(errors.RuntimeCreateError) as e:
         builtin.create(cid, bundle(["/etc/passwd"]), state_root, (None, 1, 2))
     assert e.value.exit_code == 126
     assert "permission denied" in e.value.message
@@ -145,16 +146,16 @@ def test_kill_and_state(bundle, cid, state_root):
     assert st["status"] == "created" and st["pid"] == pid and st["id"] == cid
     builtin.start(cid, state_root)
     assert builtin.state(cid, state_root)["status"] == "running"
-    with pytest.raises(builtin.RuntimeError_):
+    with pytest.raises(errors.RuntimeFailure):
         builtin.delete(cid, state_root)  # running and no force
     builtin.kill(cid, state_root, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == -9
     assert builtin.state(cid, state_root)["status"] == "stopped"
-    with pytest.raises(builtin.ContainerNotRunning):
+    with pytest.raises(errors.ContainerNotRunning):
         builtin.kill(cid, state_root, signal.SIGTERM)
     builtin.delete(cid, state_root)
-    with pytest.raises(builtin.ContainerNotFound):
+    with pytest.raises(errors.ContainerNotFound):
         builtin.state(cid, state_root)
 
 

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from dockyard.cli.streams import Demuxer, SystemError_, demux_all, frame, pump
+from dockyard.cli.streams import Demuxer, SystemFailure, demux_all, frame, pump
 
 
 def test_frame_layout():
@@ -49,5 +49,5 @@ def test_pump_raw_for_tty():
 
 
 def test_pump_system_error_stream():
-    with pytest.raises(SystemError_, match="boom"):
+    with pytest.raises(SystemFailure, match="boom"):
         pump(_reader(frame(3, b"boom\n")), True, io.BytesIO(), io.BytesIO())

@@ -5,7 +5,7 @@ import pytest
 from dockyard import errors
 from dockyard.containers import live
 from dockyard.containers.model import Container
-from dockyard.runtime import registry
+from dockyard.runtime import catalog
 
 
 def _c() -> Container:
@@ -24,14 +24,14 @@ def test_validate_update():
         live.validate_update(_c(), [])
 
 
-def test_runtime_registry(tmp_path):
-    rts = registry.available({"mine": {"path": "/opt/mine"}})
+def test_runtime_catalog(tmp_path):
+    rts = catalog.available({"mine": {"path": "/opt/mine"}})
     assert rts["builtin"] == "builtin" and rts["mine"] == "/opt/mine"
-    assert registry.resolve("mine", rts) == "/opt/mine"
+    assert catalog.resolve("mine", rts) == "/opt/mine"
     with pytest.raises(errors.InvalidParameter, match="Unknown runtime specified nosuch"):
-        registry.resolve("nosuch", rts)
+        catalog.resolve("nosuch", rts)
     (tmp_path / "unified").mkdir()
     (tmp_path / "unified" / "cgroup.controllers").write_text("hugetlb\n")
-    assert registry.hybrid_with_v2_controllers(str(tmp_path))
+    assert catalog.hybrid_with_v2_controllers(str(tmp_path))
     (tmp_path / "unified" / "cgroup.controllers").write_text("\n")
-    assert not registry.hybrid_with_v2_controllers(str(tmp_path))
+    assert not catalog.hybrid_with_v2_controllers(str(tmp_path))

@@ -22,7 +22,7 @@ class TcpServer:
         self.started = threading.Event()
         self.port = 0
 
-        def ready(server: asyncio.AbstractServer) -> None:
+        def ready(server: asyncio.Server) -> None:
             self.port = server.sockets[0].getsockname()[1]
             self.started.set()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

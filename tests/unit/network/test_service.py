@@ -168,7 +168,7 @@ def test_published_port_binds_and_conflicts(svc, tmp_path) -> None:
         assert int(port) > 0
         b = _container("b", "b", PortBindings={"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": port}]})
         seam.plan(b, {})
-        with pytest.raises(errors.SystemError_, match="port is already allocated"):
+        with pytest.raises(errors.SystemFailure, match="port is already allocated"):
             await seam.setup(b)
         assert [e for e in svc.endpoints.values() if e.container_id == b.id] == []
         assert "b" * 64 not in svc.published

@@ -55,7 +55,7 @@ def test_mount_failure_is_dockers_message_and_nothing_recorded_mounted(driver, t
         def mount(self, *args, **kw) -> None:
             raise OSError(errno.ENODEV, "mount: No such device", args[1])
     d = LocalDriver(str(tmp_path / "vols"), Failing())
-    with pytest.raises(errors.SystemError_, match=r"failed to mount local volume: mount nope:.*flags: 0x0, "
+    with pytest.raises(errors.SystemFailure, match=r"failed to mount local volume: mount nope:.*flags: 0x0, "
                                                  r"data: size=1m: no such device"):
         d.mount("v", {"type": "bogusfs", "device": "nope", "o": "size=1m"}, "c1")
 

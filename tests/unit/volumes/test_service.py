@@ -5,7 +5,7 @@ import pytest
 
 from dockyard import errors
 from dockyard.store.db import Database
-from dockyard.volumes.drivers import registry
+from dockyard.volumes.drivers import builtin
 from dockyard.volumes.service import VolumeService
 from dockyard.volumes.store import VolumeStore
 
@@ -21,7 +21,7 @@ class Events:
 @pytest.fixture()
 def svc(tmp_path):
     users: dict[str, list[str]] = {}
-    s = VolumeService(VolumeStore(Database(tmp_path / "m.db")), registry(str(tmp_path / "volumes")),
+    s = VolumeService(VolumeStore(Database(tmp_path / "m.db")), builtin(str(tmp_path / "volumes")),
                       Events(), lambda name: users.get(name, []))
     s.test_users = users  # type: ignore[attr-defined]
     return s
@@ -32,7 +32,7 @@ def test_create_is_idempotent_and_persists(svc, tmp_path):
     assert a.mountpoint == str(tmp_path / "volumes/data/_data")
     assert svc.create("data").created == a.created
     assert svc.events.seen == [("create", "data")]
-    again = VolumeService(VolumeStore(Database(tmp_path / "m.db")), registry(str(tmp_path / "volumes")),
+    again = VolumeService(VolumeStore(Database(tmp_path / "m.db")), builtin(str(tmp_path / "volumes")),
                           Events())
     assert again.get("data").labels == {"a": "b"}
 

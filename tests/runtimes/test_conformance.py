@@ -1,4 +1,4 @@
-"""The core container behaviours, through the docker CLI, on each installed OCI runtime.
+"""The runtime conformance suite: core container behaviours, through the docker CLI, on each usable runtime.
 
 The daemon writes the same config.json whichever runtime runs it; these tests prove the
 built-in runtime and runc (and any other installed runc-compatible one) agree.
@@ -6,34 +6,25 @@ built-in runtime and runc (and any other installed runc-compatible one) agree.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 
 import pytest
 
-from tests.support.daemon import TestDaemon, import_busybox
+from dockyard.runtime import catalog
+from tests.support.daemon import private_daemon
 
 pytestmark = pytest.mark.e2e
 
 
 def _runtimes() -> list[str]:
-    found = ["builtin"]
-    found += [r for r in ("runc",) if shutil.which(r)]
-    return found
+    # every runtime the daemon's catalog offers that can run containers on this host
+    return catalog.usable()
 
 
 @pytest.fixture(scope="module", params=_runtimes())
 def rt_daemon(request):
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the daemon mounts overlayfs and creates namespaces and cgroups")
-    d = TestDaemon(runtime=request.param)
-    try:
-        d.start()
-        import_busybox(d)
+    with private_daemon(request.param) as d:
         yield d
-    finally:
-        d.cleanup()
 
 
 def run(d, *args: str) -> tuple[int, str, str]:

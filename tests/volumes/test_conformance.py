@@ -1,0 +1,44 @@
+"""One conformance suite for every volume driver in volumes.drivers.BUILTIN (plain volumes: no root)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dockyard import errors
+from dockyard.volumes.driver import VolumeDriver
+from dockyard.volumes.drivers import BUILTIN, builtin
+
+
+@pytest.fixture(params=[cls.name for cls in BUILTIN])
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> VolumeDriver:
+    return builtin(str(tmp_path / "volumes"))[request.param]
+
+
+def test_create_mount_use_unmount_remove(driver: VolumeDriver) -> None:
+    driver.validate({})
+    mountpoint = driver.create("v1", {})
+    assert mountpoint == driver.mountpoint("v1") and os.path.isdir(mountpoint)
+    path = driver.mount("v1", {}, "container-a")
+    Path(path, "data").write_bytes(b"x" * 8192)
+    assert driver.usage("v1") in (-1,) or driver.usage("v1") >= 8192
+    driver.unmount("v1", "container-a")
+    assert Path(driver.mountpoint("v1"), "data").read_bytes() == b"x" * 8192  # data outlives a mount
+    driver.remove("v1")
+    assert not os.path.exists(mountpoint)
+
+
+def test_unknown_options_are_refused(driver: VolumeDriver) -> None:
+    with pytest.raises(errors.InvalidParameter):
+        driver.validate({"no-such-option": "1"})
+
+
+def test_two_users_share_a_volume(driver: VolumeDriver) -> None:
+    driver.create("v2", {})
+    a = driver.mount("v2", {}, "a")
+    b = driver.mount("v2", {}, "b")
+    assert a == b
+    driver.unmount("v2", "a")
+    assert os.path.isdir(b)
+    driver.unmount("v2", "b")
