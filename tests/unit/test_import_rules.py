@@ -41,6 +41,10 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 # Imports across one layer or up it that are part of the design, each with its reason.
 ALLOWED_EDGES = {
+    ("cli", "compose"): "`dockyard compose` is the CLI's front end to the compose library, which is a "
+                        "client of the Engine API too (CLIENT_MAY_IMPORT)",
+    ("build", "containers"): "the builder runs each RUN step as a container through the container "
+                             "service and resolves --chown users as a container's User is resolved",
     ("distribution", "images"): "a pull commits into the image store, a push reads it (components)",
     ("runtime", "cgroups"): "the runtime library puts containers in cgroups (runc's libcontainer does too)",
     ("runtime", "logging"): "the supervisor writes json-file logs so they survive a daemon restart; "
