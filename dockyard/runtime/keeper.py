@@ -22,6 +22,7 @@ from typing import Any
 
 from ..linux.process import set_child_subreaper
 from . import protocol
+from .state import reap_children
 
 # A supervisor that dies sooner than this after its start is restarted after a growing delay.
 _QUICK_DEATH = 2.0
@@ -82,8 +83,7 @@ class Keeper:
         self.outbox.append(({"op": "loaded"}, []))
         _log(f"started supervisor {self.sup_pid} with {len(self.held)} containers' stdio")
 
-    def supervisor_exited(self, status: int) -> None:
-        code = os.waitstatus_to_exitcode(status)
+    def supervisor_exited(self, code: int) -> None:
         if self.sock is not None:
             self.receive()  # what it sent before it died still counts (a hold, an ack)
             self.sock.close()
@@ -150,18 +150,11 @@ class Keeper:
 
     # -- children ----------------------------------------------------------------------------
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, code in reap_children():
             if pid == self.sup_pid:
-                self.supervisor_exited(status)
+                self.supervisor_exited(code)
                 continue
             # an orphan of a dead supervisor (a container's init, an exec, a runtime helper)
-            code = os.waitstatus_to_exitcode(status)
             self.exits[pid] = code
             if self.sock is not None:
                 self.outbox.append(({"op": "exit", "pid": pid, "code": code}, []))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from typing import Any, Iterator
 
 
 def atomic_write_json(path: str, obj: Any) -> None:
@@ -45,3 +45,15 @@ def proc_start_time(pid: int) -> int | None:
     if fields[0] in (b"Z", b"X"):
         return None
     return int(fields[19])
+
+
+def reap_children() -> Iterator[tuple[int, int]]:
+    """Every child that has ended, as (pid, exit code; minus the signal if killed), without blocking."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, os.waitstatus_to_exitcode(status)

@@ -18,7 +18,7 @@ from . import protocol
 from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
 from .keeper_link import KeeperLink
-from .state import atomic_write_json, proc_start_time, read_json
+from .state import atomic_write_json, proc_start_time, read_json, reap_children
 from .supervised import Supervised, SupervisedExec
 
 log = logging.getLogger("dockyard.supervisor")
@@ -128,16 +128,10 @@ class Supervisor:
 
     # -- SIGCHLD: we are the subreaper, so every container init ends up here ----------------
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, code in reap_children():
             c = self.by_pid.pop(pid, None)
             if c is not None:
-                c.exited(os.waitstatus_to_exitcode(status))
+                c.exited(code)
 
     # -- control requests ----------------------------------------------------------------------
     async def op_create(self, id: str, bundle: str, log_path: str, tty: bool = False, open_stdin: bool = False,
