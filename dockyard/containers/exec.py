@@ -16,6 +16,7 @@ from .records import ContainerRecords
 from .user import resolve as resolve_user
 
 log = logging.getLogger("dockyard.containers")
+_SUPERVISOR_RETRIES = 5  # waits on a next supervisor when the one running the exec died
 
 
 @dataclass
@@ -193,9 +194,18 @@ class ExecService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _exec_wait(self, e: Exec) -> dict[str, Any]:
+        """The exec's end; across a supervisor crash too (the next one adopts it)."""
+        for attempt in range(1, _SUPERVISOR_RETRIES + 1):
+            try:
+                return dict(await self.supervisor.exec_wait(e.id))
+            except errors.Unavailable:
+                await asyncio.sleep(0.05 * attempt)
+        return dict(await self.supervisor.exec_wait(e.id))
+
     async def _watch(self, e: Exec, c: Container) -> None:
         try:
-            record = await self.supervisor.exec_wait(e.id)
+            record = await self._exec_wait(e)
             e.exit_code = int(record.get("exit_code", 0))
             await self.supervisor.exec_forget(e.id)
         except errors.DockyardError as err:  # the container went away with it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import glob
 import logging
 import os
 import shutil
@@ -81,6 +82,7 @@ class Supervisor:
             else:
                 self._drop_held(id, fds)
             self.containers[id] = c
+            self._adopt_execs(c, held, exits)
         for id, fds in held.items():  # held for a container whose record is gone
             self._drop_held(id, fds)
         if self.keeper is not None:
@@ -101,7 +103,30 @@ class Supervisor:
             reaped = None
         if reaped is not None:  # reaped by the supervisor that died: drain what is left, record it
             c.exited(int(reaped["exit_code"]))
-        elif c.pid in exits:
+        else:
+            self._await_exit(c, exits)
+
+    def _adopt_execs(self, c: Supervised, held: dict[str, dict[str, int]], exits: dict[int, int]) -> None:
+        """The execs of a container its dead supervisor ran, still held by the keeper."""
+        for path in glob.glob(os.path.join(self.cdir(c.id), "exec-*.json")):
+            try:
+                meta = read_json(path)
+            except (OSError, ValueError):
+                continue
+            exec_id = os.path.basename(path)[len("exec-"):-len(".json")]
+            fds = held.pop("exec:" + exec_id, None)
+            if not fds or c.record["status"] != "running" or c.driver is None:
+                self._drop_held("exec:" + exec_id, fds)
+                os.unlink(path)
+                continue
+            e = SupervisedExec(self, c, exec_id, meta)
+            e.adopt(c.driver, fds)
+            self.execs[exec_id] = e
+            self._await_exit(e, exits)
+
+    def _await_exit(self, c: Supervised, exits: dict[int, int]) -> None:
+        """How an adopted process's end becomes known: reaped already, by the keeper, or by pidfd."""
+        if c.pid in exits:
             c.keeper_reaped = True
             c.exited(exits.pop(c.pid))
         elif self.keeper is not None and self.keeper.is_keeper_child(c.pid):
@@ -188,6 +213,12 @@ class Supervisor:
             raise errors.Conflict(f"Container {id} is not running") from None
         self.execs[exec_id] = e
         self.by_pid[e.pid] = e
+        if self.keeper is not None and self.keeper.alive:
+            # A next supervisor adopts it (detached: its output is drained, its code kept).
+            atomic_write_json(e.record_path, {"pid": e.pid, "tty": tty, "open_stdin": open_stdin,
+                                              "started_at": e.record["started_at"]})  # not its env
+            self.keeper.hold(e.keeper_key, e.stdio_roles())
+            e.held = True
         return e
 
     async def op_exec(self, id: str, exec_id: str, process: dict[str, Any], tty: bool = False,

@@ -135,3 +135,26 @@ def test_supervisor_with_containers_stays_when_its_daemon_stops(fresh_daemon):
     d.start()
     assert _inspect(d, cid)["Running"] is True
     assert d.docker("rm", "-f", cid).returncode == 0
+
+
+def test_detached_exec_survives_a_supervisor_crash_with_its_exit_code(fresh_daemon):
+    d = fresh_daemon
+    gate = tempfile.mkdtemp(prefix="dytest-gate-")
+    try:
+        cid = d.docker("run", "-d", "-v", f"{gate}:/gate", "busybox", "sleep", "600",
+                       check=True).stdout.decode().strip()
+        api = d.client().api
+        ex = api.exec_create(cid, ["sh", "-c", "while [ ! -e /gate/go ]; do echo tick; usleep 20000; done; exit 5"])
+        api.exec_start(ex["Id"], detach=True)
+        wait_until(lambda: api.exec_inspect(ex["Id"])["Running"], "the exec to run")
+        old = d.supervisor_pid()
+        os.kill(old, signal.SIGKILL)
+        _new_supervisor(d, old)
+        open(os.path.join(gate, "go"), "w").close()
+        info = wait_until(lambda: (lambda i: not i["Running"] and i)(api.exec_inspect(ex["Id"])),
+                          "the exec to end")
+        assert info["ExitCode"] == 5
+        assert _inspect(d, cid)["Running"] is True
+        assert d.docker("rm", "-f", cid).returncode == 0
+    finally:
+        shutil.rmtree(gate, ignore_errors=True)
