@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from . import mounts as mountslib
 from .model import Container
 from .store import ContainerStore
 
@@ -44,3 +45,7 @@ class ContainerRecords:
     def event(self, c: Container, action: str, **extra: str) -> None:
         self.events.publish("container", action, c.id,
                             {"image": c.image, "name": c.name, **(c.config.get("Labels") or {}), **extra})
+
+    def volume_users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) that reference the volume `name`."""
+        return [c.id for c in self.store.all() if name in mountslib.volume_names(c)]

@@ -133,7 +133,7 @@ class ContainerService:
 
     def volume_users(self, name: str) -> list[str]:
         """Ids of the containers (running or not) that reference the volume `name`."""
-        return [c.id for c in self.records.all() if name in mountslib.volume_names(c)]
+        return self.records.volume_users(name)
 
     def _make_dirs_and_rootfs(self, c: Container) -> None:
         os.makedirs(c.root_dir, mode=0o710, exist_ok=True)

@@ -103,18 +103,17 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     images = ImageService(db, config.data_root)
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
+    records = ContainerRecords(store, events)
     volumes = VolumeService(VolumeStore(db), volume_drivers(str(config.data_root / "volumes")),
-                            events)
+                            events, users=records.volume_users)
     networks, attachments = await open_networking(config.extra, db, config.exec_root, events,
                                                   store.get)
-    records = ContainerRecords(store, events)
     execs = ExecService(records, supervisor, config.exec_root)
     containers = ContainerService(config.data_root, config.exec_root, records, images, supervisor,
                                   runtime=config.runtime, cgroup_parent=config.cgroup_parent,
                                   network=attachments, volumes=volumes,
                                   health=HealthMonitor(records, execs),  # probes run as execs
                                   runtimes=runtime_registry.available(config.runtimes), execs=execs)
-    volumes.users = containers.volume_users
     daemon = Daemon(config, db, images, containers, events)
 
     def containers_using(image_id: str) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
-import glob
 import logging
 import os
 import shutil
@@ -18,8 +17,9 @@ from ..linux.process import set_child_subreaper
 from . import protocol
 from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
+from . import adopt
 from .keeper_link import KeeperLink
-from .state import atomic_write_json, proc_start_time, read_json, reap_children
+from .state import atomic_write_json, reap_children
 from .supervised import Supervised, SupervisedExec
 
 log = logging.getLogger("dockyard.supervisor")
@@ -62,85 +62,9 @@ class Supervisor:
             raise errors.NotFound(f"No such container: {id}")
         return c
 
-    # -- start-up: what previous supervisors left on disk and with the keeper ----------------
+    # -- start-up: what previous supervisors left on disk and with the keeper (adopt.py) ----
     def load(self) -> None:
-        held, exits = self.keeper.load() if self.keeper is not None else ({}, {})
-        root = os.path.join(self.exec_root, "containers")
-        os.makedirs(root, exist_ok=True)
-        for id in os.listdir(root):
-            d = os.path.join(root, id)
-            try:
-                meta = read_json(os.path.join(d, "container.json"))
-            except (OSError, ValueError):
-                continue
-            c = Supervised(self, id, meta)
-            fds = held.pop(id, None)
-            try:
-                c.record.update(read_json(os.path.join(d, "exit.json")))
-            except (OSError, ValueError):
-                self._adopt(c, fds, exits)
-            else:
-                self._drop_held(id, fds)
-            self.containers[id] = c
-            self._adopt_execs(c, held, exits)
-        for id, fds in held.items():  # held for a container whose record is gone
-            self._drop_held(id, fds)
-        if self.keeper is not None:
-            self.keeper.ack(list(exits))  # what is left belongs to no container we know
-
-    def _adopt(self, c: Supervised, fds: dict[str, int] | None, exits: dict[int, int]) -> None:
-        """A container whose supervisor died before recording its exit."""
-        driver = self.driver(c.meta.get("runtime") or "builtin")
-        if not fds:
-            # Nobody kept its stdio: watch it if it still runs (kill and the runtime's delete
-            # still work through its driver), else report it as lost.
-            c.orphaned(driver)
-            return
-        c.adopt(driver, fds)
-        try:
-            reaped = read_json(os.path.join(self.cdir(c.id), "reaped.json"))
-        except (OSError, ValueError):
-            reaped = None
-        if reaped is not None:  # reaped by the supervisor that died: drain what is left, record it
-            c.exited(int(reaped["exit_code"]))
-        else:
-            self._await_exit(c, exits)
-
-    def _adopt_execs(self, c: Supervised, held: dict[str, dict[str, int]], exits: dict[int, int]) -> None:
-        """The execs of a container its dead supervisor ran, still held by the keeper."""
-        for path in glob.glob(os.path.join(self.cdir(c.id), "exec-*.json")):
-            try:
-                meta = read_json(path)
-            except (OSError, ValueError):
-                continue
-            exec_id = os.path.basename(path)[len("exec-"):-len(".json")]
-            fds = held.pop("exec:" + exec_id, None)
-            if not fds or c.record["status"] != "running" or c.driver is None:
-                self._drop_held("exec:" + exec_id, fds)
-                os.unlink(path)
-                continue
-            e = SupervisedExec(self, c, exec_id, meta)
-            e.adopt(c.driver, fds)
-            self.execs[exec_id] = e
-            self._await_exit(e, exits)
-
-    def _await_exit(self, c: Supervised, exits: dict[int, int]) -> None:
-        """How an adopted process's end becomes known: reaped already, by the keeper, or by pidfd."""
-        if c.pid in exits:
-            c.keeper_reaped = True
-            c.exited(exits.pop(c.pid))
-        elif self.keeper is not None and self.keeper.is_keeper_child(c.pid):
-            self.by_pid[c.pid] = c  # the keeper reaps it and tells us its code
-        elif proc_start_time(c.pid) is not None:
-            c.watch_pidfd()
-        else:
-            c.exited(255)
-
-    def _drop_held(self, id: str, fds: dict[str, int] | None) -> None:
-        if fds and self.keeper is not None:
-            for fd in fds.values():
-                os.close(fd)
-            self.keeper.drop(id)
+        adopt.load(self)
 
     def keeper_reaped(self, pid: int, code: int) -> None:
         """An orphan of a dead supervisor ended; its parent, the keeper, reaped it."""
