@@ -10,7 +10,6 @@ It does no other work, so it has nothing that can fail. Run with `python -S`: st
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import resource
 import select
@@ -22,7 +21,7 @@ from typing import Any
 
 from ..linux.process import set_child_subreaper
 from . import protocol
-from .state import reap_children
+from .state import hold_pid_lock, reap_children
 
 # A supervisor that dies sooner than this after its start is restarted after a growing delay.
 _QUICK_DEATH = 2.0
@@ -209,13 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.detach and os.fork() > 0:
         os._exit(0)
     os.makedirs(a.exec_root, exist_ok=True)
-    lock = os.open(os.path.join(a.exec_root, "keeper.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if hold_pid_lock(os.path.join(a.exec_root, "keeper.lock")) is None:
         sys.exit(0)  # one keeper per exec-root: it starts the supervisor again itself
-    os.ftruncate(lock, 0)
-    os.write(lock, str(os.getpid()).encode())
     # Every held fd counts against our limit (and again while in flight to a supervisor).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:

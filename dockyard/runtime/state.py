@@ -1,6 +1,7 @@
 """Small on-disk state helpers shared by the runtime and the supervisor: atomic JSON, time stamps, /proc facts."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -57,3 +58,17 @@ def reap_children() -> Iterator[tuple[int, int]]:
         if pid == 0:
             return
         yield pid, os.waitstatus_to_exitcode(status)
+
+
+def hold_pid_lock(path: str) -> int | None:
+    """Take the lock file `path` for this process's life and write our pid in it (for operators
+    and tests); None when another live process holds it. The fd stays open: closing it unlocks."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import logging
 import os
 import shutil
@@ -19,7 +18,7 @@ from .builtin import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
 from . import adopt
 from .keeper_link import KeeperLink
-from .state import atomic_write_json, reap_children
+from .state import atomic_write_json, hold_pid_lock, reap_children
 from .supervised import Supervised, SupervisedExec
 
 log = logging.getLogger("dockyard.supervisor")
@@ -344,13 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         os._exit(0)
     os.makedirs(a.exec_root, exist_ok=True)
     # One supervisor per exec-root: a second one started in a race just leaves.
-    lock = os.open(os.path.join(a.exec_root, "supervisor.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if hold_pid_lock(os.path.join(a.exec_root, "supervisor.lock")) is None:
         sys.exit(0)
-    os.ftruncate(lock, 0)
-    os.write(lock, str(os.getpid()).encode())  # who holds the lock, for operators and tests
     logging.basicConfig(filename=os.path.join(a.exec_root, "supervisor.log"), level=a.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(message)s")
     set_child_subreaper()
