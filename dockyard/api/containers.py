@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator, Callable
+from typing import IO, Any, AsyncIterator, Callable, Protocol
 
 from .. import errors
 from ..containers.detachkeys import DEFAULT as DEFAULT_DETACH_KEYS
@@ -28,53 +28,47 @@ def _time_param(value: str | None) -> int | None:
         raise errors.InvalidParameter(f"invalid time value: {value}") from None
 
 
-def _image_id_of(images: Any) -> Callable[[str], str | None]:
-    """For the ancestor filter: an image's id, None for a name no image has (Docker ignores it)."""
-    def resolve(name: str) -> str | None:
-        try:
-            return images.resolve(name)
-        except (errors.NotFound, errors.InvalidParameter):
-            return None
-    return resolve
+class ContainerBackend(Protocol):
+    """containers/service.py, as these routes use it."""
+    def get(self, ref: str) -> Container: ...
+    def all(self) -> list[Container]: ...
+    def image_id_of(self, name: str) -> str | None: ...
+    async def create(self, name: str | None, body: Any) -> Container: ...
+    async def summaries(self, found: list[Container], size: bool) -> list[dict[str, Any]]: ...
+    async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]: ...
+    async def start(self, ref: str) -> None: ...
+    async def stop(self, ref: str, timeout: int | None = None) -> None: ...
+    async def restart(self, ref: str, timeout: int | None = None) -> None: ...
+    async def kill(self, ref: str, signal: str | int | None = None) -> None: ...
+    def register_exit_waiter(self, c: Container, condition: str) -> "asyncio.Future[dict]": ...
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None: ...
+    async def rename(self, ref: str, new_name: str) -> None: ...
+    def log_entries(self, c: Container, wanted: set[str], tail: int | None = None, since: int = 0,
+                    until: int | None = None, follow: bool = False) -> AsyncIterator[logreader.Entry]: ...
+    def attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> "asyncio.Future[Any]": ...
+    async def resize(self, ref: str, height: int, width: int) -> None: ...
+    def exporter(self, ref: str) -> Callable[[IO[bytes]], None]: ...
+    def top(self, ref: str, ps_args: str) -> dict[str, Any]: ...
+    async def prune(self) -> tuple[list[str], int]: ...
 
 
-def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
+def routes(router: Router, svc: ContainerBackend) -> None:
     add = router.add
 
     async def create(req: Request) -> Response:
-        body = await req.json(required=True)
-        host = body.get("HostConfig") if isinstance(body, dict) else None
-        if isinstance(host, dict) and host.get("Runtime"):
-            svc.runtime_program(str(host["Runtime"]))  # unknown, or unusable here: 400 before anything is made
-        c = await svc.create(req.arg("name"), body)
-        if not c.host_config.get("Runtime"):
-            c.host_config["Runtime"] = svc.runtime  # inspect names the runtime, as Docker does
-            svc.store.save(c)
+        c = await svc.create(req.arg("name"), await req.json(required=True))
         return json_response({"Id": c.id, "Warnings": []}, 201)
 
     async def list_(req: Request) -> Response:
         filters = req.json_arg("filters") or {}
         if not isinstance(filters, dict):
             raise errors.InvalidParameter("invalid filters")
-        found = list_containers(svc.store.all(), req.flag("all"), req.int_arg("limit"),
-                                filters, req.flag("latest"), _image_id_of(images))
-        summaries = []
-        for c in found:
-            s = c.to_summary()
-            if req.flag("size"):
-                s["SizeRw"] = await asyncio.to_thread(images.rootfs_size, c.id)
-                s["SizeRootFs"] = s["SizeRw"]
-            summaries.append(s)
-        return json_response(summaries)
+        found = list_containers(svc.all(), req.flag("all"), req.int_arg("limit"),
+                                filters, req.flag("latest"), svc.image_id_of)
+        return json_response(await svc.summaries(found, req.flag("size")))
 
     async def inspect(req: Request) -> Response:
-        c = svc.get(req.match["id"])
-        size = await asyncio.to_thread(images.rootfs_size, c.id) if req.flag("size") else None
-        graph = await asyncio.to_thread(images.graph_driver, c.id)
-        data = c.to_inspect(graph, size)
-        if execs is not None:
-            data["ExecIDs"] = execs.ids_for(c.id) or None
-        return json_response(data)
+        return json_response(await svc.inspect(req.match["id"], req.flag("size")))
 
     async def start(req: Request) -> Response:
         await svc.start(req.match["id"])
@@ -125,11 +119,11 @@ def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
         except ValueError:
             raise errors.InvalidParameter(f"invalid tail value: {tail_arg}") from None
         wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        content = "application/vnd.docker.raw-stream" if c.config.get("Tty") else \
-            "application/vnd.docker.multiplexed-stream"
-        return Response(content_type=content, stream=_log_stream(
-            c, wanted, tail, _time_param(req.arg("since")) or 0, _time_param(req.arg("until")),
-            req.flag("follow"), req.flag("timestamps")))
+        tty = bool(c.config.get("Tty"))
+        content = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
+        entries = svc.log_entries(c, wanted, tail, _time_param(req.arg("since")) or 0,
+                                  _time_param(req.arg("until")), req.flag("follow"))
+        return Response(content_type=content, stream=_render_all(entries, tty, req.flag("timestamps")))
 
     async def attach(req: Request) -> Response:
         c = svc.get(req.match["id"])
@@ -138,35 +132,25 @@ def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
         tty = bool(c.config.get("Tty"))
         content = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
         pending = svc.attach(c, want["stdin"], want["stdout"], want["stderr"]) if want["stream"] else None
+        replay = svc.log_entries(c, {s for s in ("stdout", "stderr") if want[s]}) if want["logs"] else None
 
         async def session(raw: RawStream) -> None:
-            await _attach_session(c, raw, pending, want, tty, keys)
+            await _attach_session(c, raw, pending, replay, want, tty, keys)
 
         return Response(content_type=content, hijack=session)
 
     async def resize(req: Request) -> Response:
-        c = svc.get(req.match["id"])
-        h, w = req.int_arg("h", 0) or 0, req.int_arg("w", 0) or 0
-        if not c.state.running:
-            raise errors.Conflict(f"Container {c.id} is not running")
-        await svc.supervisor.resize(c.id, h, w)
+        await svc.resize(req.match["id"], req.int_arg("h", 0) or 0, req.int_arg("w", 0) or 0)
         return empty(200)
 
     async def export(req: Request) -> Response:
-        c = svc.get(req.match["id"])
-        return Response(content_type="application/x-tar",
-                        stream=from_thread(lambda out: images.export(c.id, out)))
+        return Response(content_type="application/x-tar", stream=from_thread(svc.exporter(req.match["id"])))
 
     async def top(req: Request) -> Response:
         return json_response(await asyncio.to_thread(svc.top, req.match["id"], req.arg("ps_args") or ""))
 
     async def prune(req: Request) -> Response:
-        deleted, reclaimed = [], 0
-        for c in list(svc.store.all()):
-            if not c.state.running:
-                reclaimed += await asyncio.to_thread(images.rootfs_size, c.id)
-                await svc.remove(c.id)
-                deleted.append(c.id)
+        deleted, reclaimed = await svc.prune()
         return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})
 
     add("POST", "/containers/create", create)
@@ -192,24 +176,16 @@ def _render(entry: logreader.Entry, tty: bool, timestamps: bool) -> bytes:
     return data if tty else frame(STREAM_IDS.get(entry.stream, STDOUT), data)
 
 
-async def _log_stream(c: Container, wanted: set[str], tail: int | None, since: int,
-                      until: int | None, follow: bool, timestamps: bool) -> AsyncIterator[bytes]:
-    tty = bool(c.config.get("Tty"))
-    entries, offset = await asyncio.to_thread(logreader.read, c.log_path, tail, since, until)
-    for e in entries:
-        if e.stream in wanted:
-            yield _render(e, tty, timestamps)
-    if follow and c.state.running:
-        async for e in logreader.follow(c.log_path, offset, lambda: c.state.running, since, until):
-            if e.stream in wanted:
-                yield _render(e, tty, timestamps)
+async def _render_all(entries: AsyncIterator[logreader.Entry], tty: bool, timestamps: bool) -> AsyncIterator[bytes]:
+    async for e in entries:
+        yield _render(e, tty, timestamps)
 
 
-async def _attach_session(c: Container, raw: RawStream, pending: Any, want: dict[str, bool],
-                          tty: bool, detach_keys: bytes = b"") -> None:
+async def _attach_session(c: Container, raw: RawStream, pending: Any, replay: AsyncIterator[logreader.Entry] | None,
+                          want: dict[str, bool], tty: bool, detach_keys: bytes = b"") -> None:
     stream = None
     try:
-        if want["logs"] and not await _replay_logs(c, raw, want, tty):
+        if replay is not None and not await _replay_logs(raw, replay, tty):
             return
         stream = await pending if pending is not None else None
         if stream is not None:
@@ -223,11 +199,9 @@ async def _attach_session(c: Container, raw: RawStream, pending: Any, want: dict
             await pending.result().close()  # bound after we gave up on it
 
 
-async def _replay_logs(c: Container, raw: RawStream, want: dict[str, bool], tty: bool) -> bool:
-    wanted = {s for s in ("stdout", "stderr") if want[s]}
-    entries, _ = await asyncio.to_thread(logreader.read, c.log_path)
-    for e in entries:
-        if e.stream in wanted and not await raw.write(_render(e, tty, False)):
+async def _replay_logs(raw: RawStream, entries: AsyncIterator[logreader.Entry], tty: bool) -> bool:
+    async for e in entries:
+        if not await raw.write(_render(e, tty, False)):
             return False
     return True
 

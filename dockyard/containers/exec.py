@@ -12,9 +12,11 @@ from typing import Any
 from .. import errors
 from ..linux.caps import bounding_set, to_names
 from .model import Container
+from .records import ContainerRecords
 from .user import resolve as resolve_user
 
 log = logging.getLogger("dockyard.containers")
+_SUPERVISOR_RETRIES = 5  # waits on a next supervisor when the one running the exec died
 
 
 @dataclass
@@ -71,7 +73,7 @@ def merge_env(base: list[str], extra: list[str]) -> list[str]:
 class ExecService:
     """Exec records live in memory, like Docker's; they go with their container."""
 
-    def __init__(self, containers: Any, supervisor: Any, exec_root: Path) -> None:
+    def __init__(self, containers: ContainerRecords, supervisor: Any, exec_root: Path) -> None:
         self.containers = containers
         self.supervisor = supervisor
         self.exec_root = exec_root
@@ -105,7 +107,7 @@ class ExecService:
             raise errors.InvalidParameter(f"the working directory '{e.working_dir}' is invalid, it needs to be "
                                           "an absolute path")
         self.execs[e.id] = e
-        self.containers._event(c, f"exec_create: {' '.join(cmd)}", execID=e.id)
+        self.containers.event(c, f"exec_create: {' '.join(cmd)}", execID=e.id)
         return e
 
     def get(self, exec_id: str) -> Exec:
@@ -187,14 +189,23 @@ class ExecService:
 
     def _started(self, e: Exec, c: Container) -> None:
         e.running = True
-        self.containers._event(c, f"exec_start: {' '.join(e.cmd)}", execID=e.id)
+        self.containers.event(c, f"exec_start: {' '.join(e.cmd)}", execID=e.id)
         task = asyncio.get_running_loop().create_task(self._watch(e, c))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _exec_wait(self, e: Exec) -> dict[str, Any]:
+        """The exec's end; across a supervisor crash too (the next one adopts it)."""
+        for attempt in range(1, _SUPERVISOR_RETRIES + 1):
+            try:
+                return dict(await self.supervisor.exec_wait(e.id))
+            except errors.Unavailable:
+                await asyncio.sleep(0.05 * attempt)
+        return dict(await self.supervisor.exec_wait(e.id))
+
     async def _watch(self, e: Exec, c: Container) -> None:
         try:
-            record = await self.supervisor.exec_wait(e.id)
+            record = await self._exec_wait(e)
             e.exit_code = int(record.get("exit_code", 0))
             await self.supervisor.exec_forget(e.id)
         except errors.DockyardError as err:  # the container went away with it
@@ -203,7 +214,7 @@ class ExecService:
         finally:
             e.running = False
             e.done.set()
-        self.containers._event(c, "exec_die", execID=e.id, exitCode=str(e.exit_code))
+        self.containers.event(c, "exec_die", execID=e.id, exitCode=str(e.exit_code))
 
     async def resize(self, exec_id: str, height: int, width: int) -> None:
         e = self.get(exec_id)

@@ -13,6 +13,7 @@ from .. import errors
 from ..timefmt import parse_rfc3339, rfc3339
 from .exec import Exec
 from .model import Container
+from .records import ContainerRecords
 
 log = logging.getLogger("dockyard.containers")
 
@@ -164,11 +165,11 @@ def fresh(previous: dict[str, Any] | None = None) -> dict[str, Any]:
 class HealthMonitor:
     """One asyncio task per running container with a health check; it probes through the exec path.
 
-    `containers` is the ContainerService (store, events); `execs` the ExecService, whose `process`
+    `containers` are the container records (store, events); `execs` the ExecService, whose `process`
     builds the probe's OCI process. Probes are not registered as execs, so they stay out of ExecIDs.
     """
 
-    def __init__(self, containers: Any, execs: Any) -> None:
+    def __init__(self, containers: ContainerRecords, execs: Any) -> None:
         self.containers = containers
         self.execs = execs
         self.supervisor = execs.supervisor
@@ -214,7 +215,7 @@ class HealthMonitor:
             changed = record_result(c, probe, result)
             self.containers.store.save(c)
             if changed is not None:
-                self.containers._event(c, f"health_status: {changed}")
+                self.containers.event(c, f"health_status: {changed}")
 
     async def run_probe(self, c: Container, probe: Probe) -> dict[str, Any]:
         """Run the probe once as an exec in `c`: {"Start", "End", "ExitCode", "Output"}."""
@@ -223,12 +224,12 @@ class HealthMonitor:
         start = rfc3339()
         process = self.execs.process(e, c)
         label = " ".join(probe.cmd)
-        self.containers._event(c, f"exec_create: {label}", execID=e.id)
+        self.containers.event(c, f"exec_create: {label}", execID=e.id)
         try:
             stream = await self.supervisor.exec_attached(c.id, e.id, process, False, False, True, True)
         except errors.ExecNotFound as err:
             return {"Start": start, "End": rfc3339(), "ExitCode": -1, "Output": err.message}
-        self.containers._event(c, f"exec_start: {label}", execID=e.id)
+        self.containers.event(c, f"exec_start: {label}", execID=e.id)
         output = bytearray()
         timed_out = False
         try:
@@ -239,7 +240,7 @@ class HealthMonitor:
             await self._kill(stream.pid, e.id)
         finally:
             await stream.close()
-        self.containers._event(c, "exec_die", execID=e.id, exitCode=str(code))
+        self.containers.event(c, "exec_die", execID=e.id, exitCode=str(code))
         text = (f"Health check exceeded timeout ({probe.timeout_text})" if timed_out
                 else output[:MAX_OUTPUT].decode("utf-8", "replace"))
         return {"Start": start, "End": rfc3339(), "ExitCode": code, "Output": text}

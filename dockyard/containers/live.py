@@ -1,12 +1,18 @@
-"""Operations on a running container's cgroup: pause/unpause (freezer) and update of its resources."""
+"""Operations on a running container's cgroup: pause/unpause (freezer), update of its resources, stats."""
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+from typing import Any, AsyncIterator
 
 from .. import errors
 from ..cgroups import Resources, open_cgroup
 from ..runtime.spec import _resources as oci_resources
 from .model import Container
+from .records import ContainerRecords
+from .stats import sample
+
+STATS_INTERVAL = 1.0
 
 MIN_MEMORY = 6 * 1024 * 1024
 UPDATABLE = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus",
@@ -81,3 +87,63 @@ def apply_update(c: Container, new: dict[str, Any], cgroup_parent: str) -> None:
             cg.apply(res)
     except OSError as e:
         raise errors.InvalidParameter(f"Cannot update container {c.id}: {e}") from None
+
+
+class LiveOps:
+    """The state changes on a running container's cgroup, under its lock, saved and told."""
+
+    def __init__(self, records: ContainerRecords, cgroup_parent: str) -> None:
+        self.records = records
+        self.cgroup_parent = cgroup_parent
+
+    async def pause(self, ref: str) -> None:
+        c = self.records.get(ref)
+        async with self.records.lock(c.id):
+            await asyncio.to_thread(pause, c, self.cgroup_parent)
+            c.state.status = "paused"
+            self.records.save(c)
+        self.records.event(c, "pause")
+
+    async def unpause(self, ref: str) -> None:
+        c = self.records.get(ref)
+        async with self.records.lock(c.id):
+            await asyncio.to_thread(unpause, c, self.cgroup_parent)
+            if c.state.status == "paused":
+                c.state.status = "running"
+                self.records.save(c)
+        self.records.event(c, "unpause")
+
+    async def update(self, ref: str, body: Any) -> None:
+        c = self.records.get(ref)
+        new = validate_update(c, body)
+        restart = body.get("RestartPolicy") if isinstance(body, dict) else None
+        async with self.records.lock(c.id):
+            if c.state.running:
+                await asyncio.to_thread(apply_update, c, new, self.cgroup_parent)
+            c.host_config.update(new)
+            if isinstance(restart, dict) and restart.get("Name") is not None:
+                c.host_config["RestartPolicy"] = {"Name": restart.get("Name") or "no",
+                                                  "MaximumRetryCount": int(restart.get("MaximumRetryCount") or 0)}
+            self.records.save(c)
+        self.records.event(c, "update")
+
+    def stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[bytes]:
+        """Docker's stats JSON lines: one, or one per interval while the container runs."""
+        c = self.records.get(ref)
+        parent = self.cgroup_parent
+
+        async def body() -> AsyncIterator[bytes]:
+            pre = None
+            if not stream and not one_shot and c.state.running:
+                # like Docker, a single sample carries a CPU delta over one interval
+                pre = await asyncio.to_thread(sample, c, parent)
+                await asyncio.sleep(STATS_INTERVAL)
+            while True:
+                cur = await asyncio.to_thread(sample, c, parent, pre)
+                yield json.dumps(cur).encode() + b"\n"
+                if not stream or not c.state.running:
+                    return
+                pre = cur
+                await asyncio.sleep(STATS_INTERVAL)
+
+        return body()

@@ -1,8 +1,17 @@
-"""Restart policies (no, always, unless-stopped, on-failure[:N]) and Docker's back-off between restarts."""
+"""The restart manager: restart policies (no, always, unless-stopped, on-failure[:N]) and Docker's
+back-off between restarts."""
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
+
+from ..timefmt import parse_rfc3339
+from .model import Container
+from .records import ContainerRecords
+
+log = logging.getLogger("dockyard.containers")
 
 FIRST_DELAY = 0.1       # seconds; doubles after each restart that ran less than RESET_AFTER
 MAX_DELAY = 60.0
@@ -45,3 +54,68 @@ class Backoff:
         else:
             self.delay = min(self.delay * 2, MAX_DELAY)
         return self.delay
+
+
+class RestartManager:
+    """Brings back containers whose policy says so, after the back-off; a stop cancels that."""
+
+    def __init__(self, records: ContainerRecords, start_locked: Callable[[Container], Awaitable[None]]) -> None:
+        self.records = records
+        self._start_locked = start_locked  # starts a container whose lock the caller holds
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._backoffs: dict[str, Backoff] = {}
+        self._shutting_down = False
+
+    def after_exit(self, c: Container) -> None:
+        """An exit the daemon did not ask for: schedule a restart if the policy wants one."""
+        if self._shutting_down or not self.records.exists(c) or not should_restart(
+                c.host_config, c.state.exit_code, c.restart_count, c.manually_stopped):
+            return
+        try:
+            ran_for = parse_rfc3339(c.state.finished_at) - parse_rfc3339(c.state.started_at)
+        except ValueError:
+            ran_for = 0.0
+        delay = self._backoffs.setdefault(c.id, Backoff()).next(ran_for)
+        c.state.status = "restarting"
+        self.records.save(c)
+        task = asyncio.get_running_loop().create_task(self._restart_after(c, delay))
+        self._tasks[c.id] = task
+        task.add_done_callback(lambda t: self._tasks.get(c.id) is t and self._tasks.pop(c.id))
+
+    async def _restart_after(self, c: Container, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self.records.lock(c.id):
+            if c.state.status != "restarting" or not self.records.exists(c):
+                return
+            c.restart_count += 1
+            try:
+                await self._start_locked(c)
+            except Exception as e:  # noqa: BLE001 - recorded in State.Error by the failed start
+                log.warning("restart of %s failed: %s", c.id, e)
+
+    def cancel(self, c: Container) -> bool:
+        """A stop, kill or remove of a container waiting to restart: it stays down."""
+        task = self._tasks.pop(c.id, None)
+        if task is not None:
+            task.cancel()
+        if c.state.status == "restarting":
+            c.state.status = "exited"
+            if self.records.exists(c):
+                self.records.save(c)
+            return True
+        return False
+
+    def reset(self, c: Container) -> None:
+        """A start by the user: the count and the back-off start over."""
+        if c.manually_stopped or c.restart_count:
+            c.manually_stopped = False
+            c.restart_count = 0
+            self._backoffs.pop(c.id, None)
+
+    def pending(self, cid: str) -> bool:
+        return cid in self._tasks
+
+    def shutdown(self) -> None:
+        self._shutting_down = True
+        for task in list(self._tasks.values()):
+            task.cancel()

@@ -20,6 +20,7 @@ from ..api.router import Router
 from ..build.service import BuildService
 from ..containers.exec import ExecService
 from ..containers.health import HealthMonitor
+from ..containers.records import ContainerRecords
 from ..containers.service import ContainerService
 from ..containers.store import ContainerStore
 from ..distribution.hosts import RegistryConfig
@@ -114,15 +115,17 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     images = ImageService(db, config.data_root, snapshot_drivers.select(config.storage_driver, config.data_root))
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
+    records = ContainerRecords(store, events)
     volumes = VolumeService(VolumeStore(db), volume_drivers(str(config.data_root / "volumes")),
-                            events)
+                            events, users=records.volume_users)
     networks, attachments = await open_networking(config.extra, db, config.exec_root, events,
                                                   store.get)
-    containers = ContainerService(config.data_root, config.exec_root, store, images, supervisor,
-                                  events, runtime=config.runtime,
-                                  cgroup_parent=config.cgroup_parent, network=attachments,
-                                  volumes=volumes)
-    volumes.users = containers.volume_users
+    execs = ExecService(records, supervisor, config.exec_root)
+    containers = ContainerService(config.data_root, config.exec_root, records, images, supervisor,
+                                  runtime=config.runtime, cgroup_parent=config.cgroup_parent,
+                                  network=attachments, volumes=volumes,
+                                  health=HealthMonitor(records, execs),  # probes run as execs
+                                  runtimes=runtime_catalog.available(config.runtimes), execs=execs)
     plugins = {"Volume": sorted(volumes.drivers), "Network": sorted(networks.drivers), "Log": log_drivers.names()}
     daemon = Daemon(config, db, images, containers, events, plugins)
 
@@ -141,14 +144,11 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
 
     router = Router()
     system_api.routes(router, daemon)
-    containers.runtimes = runtime_catalog.available(config.runtimes)
-    execs = ExecService(containers, supervisor, config.exec_root)
-    containers.health = HealthMonitor(containers, execs)  # probes run through the exec path
-    containers_api.routes(router, containers, images, execs)
+    containers_api.routes(router, containers)
     volumes_api.routes(router, volumes)
     exec_api.routes(router, execs)
-    container_ops_api.routes(router, containers, images)
-    container_files_api.routes(router, containers, images, str(config.data_root / "tmp"))
+    container_ops_api.routes(router, containers.live, containers.files)
+    container_files_api.routes(router, containers.files, str(config.data_root / "tmp"))
     networks_api.routes(router, networks, attachments, store)
     images_api.routes(router, images, str(config.data_root / "tmp"), containers_using,
                       containers_running, events, distribution)

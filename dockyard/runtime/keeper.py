@@ -10,7 +10,6 @@ It does no other work, so it has nothing that can fail. Run with `python -S`: st
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import resource
 import select
@@ -22,6 +21,7 @@ from typing import Any
 
 from ..linux.process import set_child_subreaper
 from . import protocol
+from .state import hold_pid_lock, reap_children
 
 # A supervisor that dies sooner than this after its start is restarted after a growing delay.
 _QUICK_DEATH = 2.0
@@ -82,8 +82,7 @@ class Keeper:
         self.outbox.append(({"op": "loaded"}, []))
         _log(f"started supervisor {self.sup_pid} with {len(self.held)} containers' stdio")
 
-    def supervisor_exited(self, status: int) -> None:
-        code = os.waitstatus_to_exitcode(status)
+    def supervisor_exited(self, code: int) -> None:
         if self.sock is not None:
             self.receive()  # what it sent before it died still counts (a hold, an ack)
             self.sock.close()
@@ -150,18 +149,11 @@ class Keeper:
 
     # -- children ----------------------------------------------------------------------------
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, code in reap_children():
             if pid == self.sup_pid:
-                self.supervisor_exited(status)
+                self.supervisor_exited(code)
                 continue
             # an orphan of a dead supervisor (a container's init, an exec, a runtime helper)
-            code = os.waitstatus_to_exitcode(status)
             self.exits[pid] = code
             if self.sock is not None:
                 self.outbox.append(({"op": "exit", "pid": pid, "code": code}, []))
@@ -216,13 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.detach and os.fork() > 0:
         os._exit(0)
     os.makedirs(a.exec_root, exist_ok=True)
-    lock = os.open(os.path.join(a.exec_root, "keeper.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if hold_pid_lock(os.path.join(a.exec_root, "keeper.lock")) is None:
         sys.exit(0)  # one keeper per exec-root: it starts the supervisor again itself
-    os.ftruncate(lock, 0)
-    os.write(lock, str(os.getpid()).encode())
     # Every held fd counts against our limit (and again while in flight to a supervisor).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:

@@ -103,6 +103,11 @@ class Supervised:
         if self.stdin_fd >= 0:
             os.set_blocking(self.stdin_fd, False)
 
+    @property
+    def keeper_key(self) -> str:
+        """Under what the keeper holds our stdio."""
+        return self.id
+
     def stdio_roles(self) -> dict[str, int]:
         """Our ends of the container's stdio by role, for the keeper to hold duplicates of."""
         if self.pty >= 0:
@@ -197,7 +202,7 @@ class Supervised:
             return  # a pty stays open: closing the master would hang the session up
         self.stdin_closing = True
         if self.held and self.sup.keeper is not None:
-            self.sup.keeper.drop(self.id, ["stdin"])  # its duplicate would keep EOF from the container
+            self.sup.keeper.drop(self.keeper_key, ["stdin"])  # its duplicate would keep EOF from the container
         self._drain_stdin()
 
     def _drain_stdin(self) -> None:
@@ -287,7 +292,7 @@ class Supervised:
 
     def _release(self) -> None:
         if self.held and self.sup.keeper is not None:
-            self.sup.keeper.drop(self.id)
+            self.sup.keeper.drop(self.keeper_key)
             self.held = False
         if self.writer is not None:
             self.writer.close()
@@ -345,6 +350,28 @@ class SupervisedExec(Supervised):
     def __init__(self, sup: "Supervisor", container: Supervised, exec_id: str, meta: dict[str, Any]) -> None:
         super().__init__(sup, exec_id, meta)
         self.container = container
+
+    @property
+    def keeper_key(self) -> str:
+        return "exec:" + self.id
+
+    @property
+    def record_path(self) -> str:
+        """What a next supervisor needs to adopt the exec (only while the keeper holds its stdio)."""
+        return os.path.join(self.sup.cdir(self.container.id), f"exec-{self.id}.json")
+
+    def adopt(self, driver: RuntimeDriver, fds: dict[str, int]) -> None:
+        super().adopt(driver, fds)
+        self.record.update(status="running", started_at=self.meta.get("started_at", UNSET))
+
+    def _release(self) -> None:
+        held = self.held
+        super()._release()
+        if held:
+            try:
+                os.unlink(self.record_path)
+            except FileNotFoundError:
+                pass
 
     def _runtime_create(self, driver: RuntimeDriver, stdio: tuple[int | None, int, int],
                         tty: bool) -> tuple[int, int | None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import logging
 import os
 import shutil
@@ -17,8 +16,9 @@ from ..errors import ContainerNotFound, ContainerNotRunning, RuntimeCreateError
 from ..linux.process import set_child_subreaper
 from . import protocol
 from .drivers import BuiltinDriver, CliDriver, RuntimeDriver
+from . import adopt
 from .keeper_link import KeeperLink
-from .state import atomic_write_json, proc_start_time, read_json
+from .state import atomic_write_json, hold_pid_lock, reap_children
 from .supervised import Supervised, SupervisedExec
 
 log = logging.getLogger("dockyard.supervisor")
@@ -61,61 +61,9 @@ class Supervisor:
             raise errors.NotFound(f"No such container: {id}")
         return c
 
-    # -- start-up: what previous supervisors left on disk and with the keeper ----------------
+    # -- start-up: what previous supervisors left on disk and with the keeper (adopt.py) ----
     def load(self) -> None:
-        held, exits = self.keeper.load() if self.keeper is not None else ({}, {})
-        root = os.path.join(self.exec_root, "containers")
-        os.makedirs(root, exist_ok=True)
-        for id in os.listdir(root):
-            d = os.path.join(root, id)
-            try:
-                meta = read_json(os.path.join(d, "container.json"))
-            except (OSError, ValueError):
-                continue
-            c = Supervised(self, id, meta)
-            fds = held.pop(id, None)
-            try:
-                c.record.update(read_json(os.path.join(d, "exit.json")))
-            except (OSError, ValueError):
-                self._adopt(c, fds, exits)
-            else:
-                self._drop_held(id, fds)
-            self.containers[id] = c
-        for id, fds in held.items():  # held for a container whose record is gone
-            self._drop_held(id, fds)
-        if self.keeper is not None:
-            self.keeper.ack(list(exits))  # what is left belongs to no container we know
-
-    def _adopt(self, c: Supervised, fds: dict[str, int] | None, exits: dict[int, int]) -> None:
-        """A container whose supervisor died before recording its exit."""
-        driver = self.driver(c.meta.get("runtime") or "builtin")
-        if not fds:
-            # Nobody kept its stdio: watch it if it still runs (kill and the runtime's delete
-            # still work through its driver), else report it as lost.
-            c.orphaned(driver)
-            return
-        c.adopt(driver, fds)
-        try:
-            reaped = read_json(os.path.join(self.cdir(c.id), "reaped.json"))
-        except (OSError, ValueError):
-            reaped = None
-        if reaped is not None:  # reaped by the supervisor that died: drain what is left, record it
-            c.exited(int(reaped["exit_code"]))
-        elif c.pid in exits:
-            c.keeper_reaped = True
-            c.exited(exits.pop(c.pid))
-        elif self.keeper is not None and self.keeper.is_keeper_child(c.pid):
-            self.by_pid[c.pid] = c  # the keeper reaps it and tells us its code
-        elif proc_start_time(c.pid) is not None:
-            c.watch_pidfd()
-        else:
-            c.exited(255)
-
-    def _drop_held(self, id: str, fds: dict[str, int] | None) -> None:
-        if fds and self.keeper is not None:
-            for fd in fds.values():
-                os.close(fd)
-            self.keeper.drop(id)
+        adopt.load(self)
 
     def keeper_reaped(self, pid: int, code: int) -> None:
         """An orphan of a dead supervisor ended; its parent, the keeper, reaped it."""
@@ -128,16 +76,10 @@ class Supervisor:
 
     # -- SIGCHLD: we are the subreaper, so every container init ends up here ----------------
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, code in reap_children():
             c = self.by_pid.pop(pid, None)
             if c is not None:
-                c.exited(os.waitstatus_to_exitcode(status))
+                c.exited(code)
 
     # -- control requests ----------------------------------------------------------------------
     async def op_create(self, id: str, bundle: str, log_path: str, tty: bool = False, open_stdin: bool = False,
@@ -194,6 +136,12 @@ class Supervisor:
             raise errors.Conflict(f"Container {id} is not running") from None
         self.execs[exec_id] = e
         self.by_pid[e.pid] = e
+        if self.keeper is not None and self.keeper.alive:
+            # A next supervisor adopts it (detached: its output is drained, its code kept).
+            atomic_write_json(e.record_path, {"pid": e.pid, "tty": tty, "open_stdin": open_stdin,
+                                              "started_at": e.record["started_at"]})  # not its env
+            self.keeper.hold(e.keeper_key, e.stdio_roles())
+            e.held = True
         return e
 
     async def op_exec(self, id: str, exec_id: str, process: dict[str, Any], tty: bool = False,
@@ -395,13 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         os._exit(0)
     os.makedirs(a.exec_root, exist_ok=True)
     # One supervisor per exec-root: a second one started in a race just leaves.
-    lock = os.open(os.path.join(a.exec_root, "supervisor.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if hold_pid_lock(os.path.join(a.exec_root, "supervisor.lock")) is None:
         sys.exit(0)
-    os.ftruncate(lock, 0)
-    os.write(lock, str(os.getpid()).encode())  # who holds the lock, for operators and tests
     logging.basicConfig(filename=os.path.join(a.exec_root, "supervisor.log"), level=a.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(message)s")
     set_child_subreaper()

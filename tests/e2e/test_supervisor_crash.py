@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from tests.support.daemon import wait_until
+
 pytestmark = pytest.mark.e2e
 
 # prints 0, 1, 2, ... every 50 ms; `docker stop` (SIGTERM) makes it exit 7
@@ -20,16 +22,6 @@ COUNTER = 'i=0; trap "exit 7" TERM; while true; do echo $i; i=$((i+1)); usleep 5
 
 def _runtimes() -> list[str]:
     return ["builtin"] + [r for r in ("runc",) if shutil.which(r)]
-
-
-def _wait_for(cond, what: str, timeout: float = 30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _counter_lines(d, cid: str) -> list[int]:
@@ -42,7 +34,7 @@ def _inspect(d, cid: str) -> dict:
 
 
 def _new_supervisor(d, old: int) -> int:
-    return _wait_for(lambda: d.supervisor_pid() not in (None, old) and d.supervisor_pid(),
+    return wait_until(lambda: d.supervisor_pid() not in (None, old) and d.supervisor_pid(),
                      "the keeper to start a new supervisor")
 
 
@@ -56,7 +48,7 @@ def test_killed_supervisor_loses_no_container_log_line_or_exit_code(fresh_daemon
                               check=True).stdout.decode().strip()
     pids = {k: _inspect(d, cid)["Pid"] for k, cid in started.items()}
     for cid in started.values():
-        _wait_for(lambda: len(_counter_lines(d, cid)) >= 5, "output before the kill")
+        wait_until(lambda: len(_counter_lines(d, cid)) >= 5, "output before the kill")
     follow = subprocess.Popen(["docker", "logs", "-f", started["builtin"]], env=d.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -68,7 +60,7 @@ def test_killed_supervisor_loses_no_container_log_line_or_exit_code(fresh_daemon
             state = _inspect(d, cid)
             assert state["Running"] is True and state["Pid"] == pids[k], (k, state)
             # still counting into the log after the new supervisor took over
-            _wait_for(lambda: len(_counter_lines(d, cid)) >= before[k] + 20, f"{k} output after the kill")
+            wait_until(lambda: len(_counter_lines(d, cid)) >= before[k] + 20, f"{k} output after the kill")
         for k, cid in started.items():
             assert d.docker("stop", cid).returncode == 0
             assert _inspect(d, cid)["ExitCode"] == 7, k  # the real code, not 255
@@ -94,7 +86,7 @@ def test_exit_while_no_supervisor_runs_keeps_its_code_and_last_words(fresh_daemo
                              f"echo up; while [ ! -e /gate/go ]; do usleep 20000; done; echo bye-{rt}; exit 9",
                              check=True).stdout.decode().strip() for rt in _runtimes()}
         for cid in cids.values():
-            _wait_for(lambda: b"up" in d.docker("logs", cid).stdout, "the container to start")
+            wait_until(lambda: b"up" in d.docker("logs", cid).stdout, "the container to start")
         keeper, old = d.keeper_pid(), d.supervisor_pid()
         assert keeper and old
         os.kill(keeper, signal.SIGSTOP)  # no new supervisor, no reaping, until we say so
@@ -104,12 +96,12 @@ def test_exit_while_no_supervisor_runs_keeps_its_code_and_last_words(fresh_daemo
             # the inits end (zombies of the stopped keeper) while nobody runs to record it
             for cid in cids.values():
                 pid = _inspect(d, cid)["Pid"]
-                _wait_for(lambda: open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z",
+                wait_until(lambda: open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z",
                           "the container to end")
         finally:
             os.kill(keeper, signal.SIGCONT)
         for rt, cid in cids.items():
-            _wait_for(lambda: _inspect(d, cid)["Status"] == "exited", f"{rt}: the exit to be recorded")
+            wait_until(lambda: _inspect(d, cid)["Status"] == "exited", f"{rt}: the exit to be recorded")
             assert _inspect(d, cid)["ExitCode"] == 9, rt
             assert d.docker("logs", cid).stdout.decode().split() == ["up", f"bye-{rt}"]
             assert d.docker("rm", cid).returncode == 0
@@ -125,7 +117,7 @@ def test_idle_supervisor_and_keeper_leave_with_their_daemon(fresh_daemon):
     assert keeper and sup
     d.kill(signal.SIGTERM)
     for pid in (sup, keeper):
-        _wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
                   open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z",
                   f"process {pid} to leave")
     d.start()  # and a new daemon gets a new pair
@@ -143,3 +135,26 @@ def test_supervisor_with_containers_stays_when_its_daemon_stops(fresh_daemon):
     d.start()
     assert _inspect(d, cid)["Running"] is True
     assert d.docker("rm", "-f", cid).returncode == 0
+
+
+def test_detached_exec_survives_a_supervisor_crash_with_its_exit_code(fresh_daemon):
+    d = fresh_daemon
+    gate = tempfile.mkdtemp(prefix="dytest-gate-")
+    try:
+        cid = d.docker("run", "-d", "-v", f"{gate}:/gate", "busybox", "sleep", "600",
+                       check=True).stdout.decode().strip()
+        api = d.client().api
+        ex = api.exec_create(cid, ["sh", "-c", "while [ ! -e /gate/go ]; do echo tick; usleep 20000; done; exit 5"])
+        api.exec_start(ex["Id"], detach=True)
+        wait_until(lambda: api.exec_inspect(ex["Id"])["Running"], "the exec to run")
+        old = d.supervisor_pid()
+        os.kill(old, signal.SIGKILL)
+        _new_supervisor(d, old)
+        open(os.path.join(gate, "go"), "w").close()
+        info = wait_until(lambda: (lambda i: not i["Running"] and i)(api.exec_inspect(ex["Id"])),
+                          "the exec to end")
+        assert info["ExitCode"] == 5
+        assert _inspect(d, cid)["Running"] is True
+        assert d.docker("rm", "-f", cid).returncode == 0
+    finally:
+        shutil.rmtree(gate, ignore_errors=True)

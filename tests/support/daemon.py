@@ -138,6 +138,17 @@ class TestDaemon:
         return docker.DockerClient(base_url=self.host, version="1.41", timeout=120)
 
 
+def wait_until(cond, what: str, timeout: float = 30):
+    """The first true value of `cond()`, polled; AssertionError naming `what` after `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def kill_supervisor(exec_root: str) -> None:
     """End the keeper first (else it starts the supervisor again), then the supervisor."""
     for lock in ("keeper.lock", "supervisor.lock"):
