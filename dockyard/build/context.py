@@ -38,7 +38,7 @@ class BuildContext:
             body.seek(0)
             if not empty:
                 _complete(body)
-                tarcheck.check(body)
+                tarcheck.check(body, root)
                 body.seek(0)
                 _untar(body, root)
         except BaseException:
