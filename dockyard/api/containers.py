@@ -71,11 +71,11 @@ def routes(router: Router, svc: Any, images: Any, execs: Any = None) -> None:
         return empty()
 
     async def stop(req: Request) -> Response:
-        await svc.stop(req.match["id"], req.int_arg("t"))
+        await svc.stop(req.match["id"], _timeout(req))
         return empty()
 
     async def restart(req: Request) -> Response:
-        await svc.restart(req.match["id"], req.int_arg("t"))
+        await svc.restart(req.match["id"], _timeout(req))
         return empty()
 
     async def kill(req: Request) -> Response:
@@ -344,3 +344,8 @@ def _filter_ok(c: Container, filters: dict[str, Any], all_: list[Container]) -> 
         else:
             raise errors.InvalidParameter(f"Invalid filter '{key}'")
     return True
+
+
+def _timeout(req: Request) -> int | None:
+    """`?t=` of stop and restart; `t=null` (sent by some clients for "no timeout") is ignored, as by Docker."""
+    return None if req.arg("t") == "null" else req.int_arg("t")
