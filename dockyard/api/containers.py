@@ -75,11 +75,11 @@ def routes(router: Router, svc: ContainerBackend) -> None:
         return empty()
 
     async def stop(req: Request) -> Response:
-        await svc.stop(req.match["id"], req.int_arg("t"))
+        await svc.stop(req.match["id"], _timeout(req))
         return empty()
 
     async def restart(req: Request) -> Response:
-        await svc.restart(req.match["id"], req.int_arg("t"))
+        await svc.restart(req.match["id"], _timeout(req))
         return empty()
 
     async def kill(req: Request) -> Response:
@@ -279,3 +279,8 @@ def list_containers(all_: list[Container], show_all: bool, limit: int | None,
     ok = container_filters.matcher(wanted, all_, image_id_of)
     items = [c for c in items if ok(c)]
     return items[:limit] if limit is not None and limit > 0 else items
+
+
+def _timeout(req: Request) -> int | None:
+    """`?t=` of stop and restart; `t=null` (sent by some clients for "no timeout") is ignored, as by Docker."""
+    return None if req.arg("t") == "null" else req.int_arg("t")

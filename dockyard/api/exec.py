@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from .. import errors
 from .containers import detach_keys_of, pump
+from .body import field, json_object
 from .http import RawStream, Request, Response, empty, json_response
 from .router import Router
 from .streams import STDOUT, frame
@@ -30,17 +31,22 @@ def size_args(req: Request) -> tuple[int, int]:
     return h, w
 
 
+_EXEC_FIELDS = (("DetachKeys", str), ("User", str), ("WorkingDir", str), ("Tty", bool),
+                ("Privileged", bool), ("AttachStdin", bool), ("AttachStdout", bool), ("AttachStderr", bool))
+
+
 def routes(router: Router, execs: ExecBackend) -> None:
     async def create(req: Request) -> Response:
         body = await req.json(required=True)
+        if isinstance(body, dict):
+            for key, kind in _EXEC_FIELDS:
+                field(body, key, kind, "ExecConfig")
         e = execs.create(req.match["id"], body)
         return json_response({"Id": e.id}, 201)
 
     async def start(req: Request) -> Response:
-        body = await req.json() or {}
-        if not isinstance(body, dict):
-            raise errors.InvalidParameter("invalid exec start body")
-        if body.get("Detach"):
+        body = json_object(await req.json(), "ExecStartCheck")
+        if field(body, "Detach", bool, "ExecStartCheck"):
             await execs.start_detached(req.match["id"])
             return empty(200)
         e, _ = execs.check_startable(req.match["id"])  # a conflict is an HTTP error, before the hijack

@@ -5,6 +5,7 @@ import builtins
 from typing import Any, Protocol
 
 from .. import errors
+from .body import field, json_object
 from .http import Request, Response, empty, json_response
 from .router import Router
 
@@ -29,6 +30,11 @@ class Containers(Protocol):
     def save(self, c: Any) -> None: ...
 
 
+_CREATE_FIELDS = (("Name", str), ("Driver", str), ("Scope", str), ("CheckDuplicate", bool),
+                  ("Internal", bool), ("Attachable", bool), ("Ingress", bool), ("EnableIPv6", bool),
+                  ("Options", dict), ("Labels", dict))
+
+
 def _filters(req: Request) -> dict[str, Any]:
     filters = req.json_arg("filters") or {}
     if not isinstance(filters, dict):
@@ -46,7 +52,13 @@ def routes(router: Router, networks: Networks, attachments: Attachments, contain
         return json_response(networks.inspect(req.match["id"]))
 
     async def create(req: Request) -> Response:
-        n = await networks.create(await req.json(required=True))
+        body = json_object(await req.json(required=True), "NetworkCreateRequest", required=True)
+        for key, kind in _CREATE_FIELDS:
+            field(body, key, kind, "NetworkCreateRequest")
+        ipam = field(body, "IPAM", dict, "NetworkCreateRequest") or {}
+        for key, kind in (("Driver", str), ("Config", list), ("Options", dict)):
+            field(ipam, key, kind, "IPAM")
+        n = await networks.create(body)
         return json_response({"Id": n.id, "Warning": ""}, 201)
 
     async def remove(req: Request) -> Response:
@@ -57,21 +69,25 @@ def routes(router: Router, networks: Networks, attachments: Attachments, contain
         return json_response({"NetworksDeleted": await networks.prune(_filters(req))})
 
     async def connect(req: Request) -> Response:
-        body = await req.json(required=True)
-        if not isinstance(body, dict) or not body.get("Container"):
+        body = json_object(await req.json(required=True), "NetworkConnect", required=True)
+        ref = field(body, "Container", str, "NetworkConnect")
+        endpoint = field(body, "EndpointConfig", dict, "NetworkConnect")
+        if not ref:
             raise errors.InvalidParameter("no container specified")
         networks.inspect(req.match["id"])  # an unknown network is a 404 before the container
-        c = containers.get(body["Container"])
-        await attachments.connect(req.match["id"], c, body.get("EndpointConfig"))
+        c = containers.get(ref)
+        await attachments.connect(req.match["id"], c, endpoint)
         containers.save(c)
         return empty(200)
 
     async def disconnect(req: Request) -> Response:
-        body = await req.json(required=True)
-        if not isinstance(body, dict) or not body.get("Container"):
+        body = json_object(await req.json(required=True), "NetworkDisconnect", required=True)
+        ref = field(body, "Container", str, "NetworkDisconnect")
+        force = field(body, "Force", bool, "NetworkDisconnect")
+        if not ref:
             raise errors.InvalidParameter("no container specified")
-        c = containers.get(body["Container"])
-        await attachments.disconnect(req.match["id"], c, bool(body.get("Force")))
+        c = containers.get(ref)
+        await attachments.disconnect(req.match["id"], c, bool(force))
         containers.save(c)
         return empty(200)
 

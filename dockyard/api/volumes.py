@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Protocol
 
 from .. import errors
+from .body import field, json_object
 from .http import Request, Response, empty, json_response
 from .router import Router
 
@@ -28,16 +29,10 @@ def _filters(req: Request) -> dict[str, Any]:
 
 def routes(router: Router, svc: VolumeBackend) -> None:
     async def create(req: Request) -> Response:
-        body = await req.json() or {}
-        if not isinstance(body, dict):
-            raise errors.InvalidParameter("invalid volume create body")
-        for key, kind in (("Name", str), ("Driver", str), ("DriverOpts", dict), ("Labels", dict)):
-            if body.get(key) is not None and not isinstance(body[key], kind):
-                raise errors.InvalidParameter(
-                    f"json: cannot unmarshal {type(body[key]).__name__} into Go struct field "
-                    f"VolumeCreateBody.{key}")
-        v = await asyncio.to_thread(svc.create, body.get("Name") or None, body.get("Driver") or None,
-                                    body.get("DriverOpts"), body.get("Labels"))
+        body = json_object(await req.json(), "VolumeCreateBody")
+        name, driver, opts, labels = (field(body, key, kind, "VolumeCreateBody") for key, kind in
+                                      (("Name", str), ("Driver", str), ("DriverOpts", dict), ("Labels", dict)))
+        v = await asyncio.to_thread(svc.create, name or None, driver or None, opts, labels)
         return json_response(v.to_api(), 201)
 
     async def list_(req: Request) -> Response:

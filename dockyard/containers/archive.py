@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import posixpath
@@ -39,6 +40,16 @@ def _abs(path: str) -> str:
     return posixpath.normpath("/" + path.lstrip("/"))  # normpath keeps a leading "//"
 
 
+def _join(root: str, path: str) -> str:
+    """secure_join, with a symlink loop on the way as the client's bad path (400), not our failure."""
+    try:
+        return secure_join(root, path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InvalidParameter(f"{path}: too many levels of symbolic links") from None
+        raise
+
+
 def _wants_dir(path: str) -> bool:
     return path.endswith("/") or path.endswith("/.") or path == "."
 
@@ -55,9 +66,9 @@ def resolve(root: str, path: str) -> tuple[str, str]:
     if abs_path == "/":
         return root, "/"
     if _wants_dir(path):
-        return secure_join(root, abs_path), abs_path
+        return _join(root, abs_path), abs_path
     parent, base = posixpath.split(abs_path)
-    return os.path.join(secure_join(root, parent), base), abs_path
+    return os.path.join(_join(root, parent), base), abs_path
 
 
 def _missing(path: str, container: str) -> NotFound:
@@ -77,7 +88,7 @@ def stat_path(root: str, path: str, container: str) -> dict[str, Any]:
     st = _lstat(host, path, container)
     link = ""
     if stat.S_ISLNK(st.st_mode):
-        target = os.path.relpath(secure_join(root, abs_path), root)
+        target = os.path.relpath(_join(root, abs_path), root)
         link = "/" if target == "." else "/" + target
     return {"name": posixpath.basename(abs_path) or "/", "size": st.st_size, "mode": go_mode(st.st_mode),
             "mtime": rfc3339(st.st_mtime), "linkTarget": link}
@@ -108,7 +119,7 @@ def extraction_dir(root: str, path: str, container: str) -> str:
     """The real directory a PUT extracts into (symlinks followed, inside the rootfs)."""
     if not path:
         raise InvalidParameter("path is required")
-    host = secure_join(root, _abs(path))
+    host = _join(root, _abs(path))
     st = _lstat(host, path, container)
     if not stat.S_ISDIR(st.st_mode):
         raise InvalidParameter("extraction point is not a directory")
