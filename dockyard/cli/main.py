@@ -15,6 +15,7 @@ _C = "dockyard.cli.commands."
 TOP = {
     **{n: f"{_C}run:{n}" for n in ("run", "create", "start", "attach")},
     "exec": f"{_C}exec:exec_",
+    "build": f"{_C}build:build",
     **{n: f"{_C}live:{n}" for n in ("stats", "diff", "update")},
     **{n: f"{_C}containers:{n}" for n in ("ps", "logs", "stop", "restart", "kill", "wait", "rm", "rename",
                                           "pause", "unpause", "top", "export")},
@@ -33,7 +34,7 @@ CONTAINER = {
     "prune": f"{_C}containers:container_prune",
 }
 IMAGE = {
-    **{n: TOP[n] for n in ("tag", "pull", "push", "save", "load", "history", "import")},
+    **{n: TOP[n] for n in ("tag", "pull", "push", "save", "load", "history", "import", "build")},
     "ls": TOP["images"], "list": TOP["images"], "rm": TOP["rmi"], "remove": TOP["rmi"],
     "inspect": f"{_C}system:image_inspect",
     "prune": f"{_C}images:image_prune",
