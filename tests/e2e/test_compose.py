@@ -161,3 +161,36 @@ services:
         assert r.returncode != 0 and f"{d.name}-sick-1 is unhealthy".encode() in r.stderr
     finally:
         c("down", "-t", "1")
+
+
+def test_views_ls_images_config_cp_events(project, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    c = project
+    name = c.directory.name
+    c.ok("up", "-d")
+    assert [name, "running(2)", str(c.directory / "compose.yaml")] in [line.split() for line in c.ok("ls").splitlines()]
+    assert {r["ContainerName"] for r in json.loads(c.ok("images", "--format", "json"))} == {
+        f"{name}-web-1", f"{name}-client-1"}
+    model = json.loads(c.ok("config", "--format", "json"))
+    assert model["name"] == name and model["networks"]["back"]["name"] == f"{name}_back"
+    assert model["services"]["web"]["ports"][0]["target"] == 80
+    assert c.ok("config", "--volumes").split() == ["data"]
+    assert c.ok("config", "--profiles").split() == ["tools"]
+    (tmp_path / "in.txt").write_text("copied\n")
+    c.ok("cp", str(tmp_path / "in.txt"), "web:/tmp/in.txt")
+    assert c.ok("exec", "-T", "web", "cat", "/tmp/in.txt") == "copied\n"
+    c.ok("cp", "web:/tmp/in.txt", str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text() == "copied\n"
+    events = subprocess.Popen([sys.executable, "-m", "dockyard.cli.main", "compose", "events", "--json"],
+                              cwd=c.directory, env=c.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        c.ok("restart", "client")
+        time.sleep(0.5)
+    finally:
+        events.kill()
+    seen = [json.loads(line) for line in events.stdout.read().splitlines() if line.strip()]
+    assert any(e["service"] == "client" and e["action"] == "restart" for e in seen), seen
