@@ -194,3 +194,27 @@ def test_views_ls_images_config_cp_events(project, tmp_path):
         events.kill()
     seen = [json.loads(line) for line in events.stdout.read().splitlines() if line.strip()]
     assert any(e["service"] == "client" and e["action"] == "restart" for e in seen), seen
+
+
+def test_ctrl_c_during_attached_up_stops_the_project(project):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    c = project
+    p = subprocess.Popen([sys.executable, "-m", "dockyard.cli.main", "compose", "up"], cwd=c.directory, env=c.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while {r["State"] for r in c.ps_json()} != {"running"} or len(c.ps_json()) != 2:
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read() if p.poll() is not None else ""
+            time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130 and b"Gracefully stopping..." in err
+    assert b"client-up" in out
+    assert {r["State"] for r in c.ps_json("-a")} == {"exited"}  # stopped, still listed; down removes them
