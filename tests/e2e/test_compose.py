@@ -218,3 +218,75 @@ def test_ctrl_c_during_attached_up_stops_the_project(project):
     assert p.returncode == 130 and b"Gracefully stopping..." in err
     assert b"client-up" in out
     assert {r["State"] for r in c.ps_json("-a")} == {"exited"}  # stopped, still listed; down removes them
+
+
+RICH = """
+services:
+  init:
+    image: busybox
+    command: sh -c 'echo seeded > /data/seed'
+    volumes: [shared:/data]
+  app:
+    image: busybox
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 1; done'
+    depends_on:
+      init: {condition: service_completed_successfully}
+    hostname: apphost
+    user: "1000:1000"
+    working_dir: /tmp
+    read_only: true
+    tmpfs: [/run/scratch]
+    cap_drop: [ALL]
+    extra_hosts: ["dyt-extra:10.1.2.3"]
+    ulimits: {nofile: {soft: 512, hard: 512}}
+    shm_size: 8m
+    labels: {tier: backend}
+    environment: [FROM_SHELL]
+    secrets: [token]
+    configs: [{source: settings, target: /etc/settings.conf}]
+    volumes: [shared:/data:ro, external-one:/ext]
+    networks:
+      fixed: {ipv4_address: 10.253.77.10}
+    stop_grace_period: 1s
+networks:
+  fixed:
+    internal: true
+    ipam: {config: [{subnet: 10.253.77.0/24}]}
+volumes:
+  shared: {}
+  external-one: {external: true, name: "${EXTERNAL_VOLUME}"}
+secrets:
+  token: {file: ./token.txt}
+configs:
+  settings: {file: ./settings.conf}
+"""
+
+
+def test_service_keys_reach_the_container(daemon, tmp_path):
+    d = project_dir(tmp_path, RICH)
+    (d / "token.txt").write_text("s3cret\n")
+    (d / "settings.conf").write_text("a=1\n")
+    ext = f"dytest-ext-{d.name}"
+    c = Compose(daemon.host, d, {"EXTERNAL_VOLUME": ext, "FROM_SHELL": "yes"})
+    r = c("up", "-d")
+    assert r.returncode != 0 and f'external volume "{ext}" not found'.encode() in r.stderr
+    assert daemon.docker("volume", "create", ext).returncode == 0
+    try:
+        c.ok("up", "-d")
+        sh = lambda cmd: c.ok("exec", "-T", "app", "sh", "-c", cmd)  # noqa: E731
+        assert sh("id -u; id -g; pwd; hostname").split() == ["1000", "1000", "/tmp", "apphost"]
+        assert sh("cat /data/seed /run/secrets/token /etc/settings.conf") == "seeded\ns3cret\na=1\n"
+        assert sh("touch /x 2>/dev/null || echo ro; touch /run/scratch/ok && echo tmpfs-rw") == "ro\ntmpfs-rw\n"
+        assert sh("ulimit -n; echo $FROM_SHELL; grep dyt-extra /etc/hosts | cut -f1") == "512\nyes\n10.1.2.3\n"
+        assert "10.253.77.10" in sh("ip -4 addr show eth0")
+        info = json.loads(daemon.docker("inspect", f"{d.name}-app-1").stdout)[0]
+        assert info["HostConfig"]["CapDrop"] == ["ALL"] and info["HostConfig"]["ShmSize"] == 8 * 1024 * 1024
+        assert info["Config"]["Labels"]["tier"] == "backend"
+        net = json.loads(daemon.docker("network", "inspect", f"{d.name}_fixed").stdout)[0]
+        assert net["Internal"] is True and net["IPAM"]["Config"][0]["Subnet"] == "10.253.77.0/24"
+        assert {r["Service"]: r["State"] for r in c.ps_json("-a")} == {"init": "exited", "app": "running"}
+        c.ok("down", "-v", "-t", "1")
+        assert daemon.docker("volume", "inspect", ext).returncode == 0  # external: down -v leaves it
+    finally:
+        c("down", "-v", "-t", "1")
+        daemon.docker("volume", "rm", "-f", ext)
