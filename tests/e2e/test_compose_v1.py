@@ -3,18 +3,15 @@ from and pushing to a registry on loopback."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.integration.distribution.goregistry import GoRegistry, docker_archive, have_tools
+from tests.e2e.test_pull_push import registry  # noqa: F401 - its loopback registry fixture
+from tests.integration.distribution.goregistry import have_tools
 from tests.support.compose import Compose, docker_compose_v1, free_port, project_dir
-from tests.support.daemon import busybox_rootfs_tar
 
 needs_v1 = pytest.mark.skipif(docker_compose_v1() is None, reason="needs docker-compose 1.29 (scripts/setup)")
 
@@ -95,26 +92,10 @@ def test_docker_compose_v1_sees_dockyard_compose_projects(daemon, tmp_path):
         ours("down", "-v", "-t", "1")
 
 
-@pytest.fixture(scope="module")
-def registry(daemon):
-    if not have_tools():
-        pytest.skip("needs docker-registry and skopeo (scripts/setup)")
-    base = Path(tempfile.mkdtemp(prefix="dytest-creg-"))
-    reg = GoRegistry(base).start()
-    archive = base / "busybox.tar"
-    docker_archive(archive, [busybox_rootfs_tar()], "busybox:latest")
-    reg.skopeo_copy(f"docker-archive:{archive}", "busybox:latest")
-    try:
-        yield reg
-    finally:
-        reg.stop()
-        shutil.rmtree(base, ignore_errors=True)
-        for tag in (f"{reg.host}/busybox:latest", f"{reg.host}/dytpushed:1"):
-            daemon.docker("rmi", "-f", tag)
-
-
 @pytest.mark.parametrize("client", ["dockyard", pytest.param("v1", marks=needs_v1)])
 def test_pull_and_push(client, daemon, registry, tmp_path):
+    if not have_tools():
+        pytest.skip("needs docker-registry and skopeo (scripts/setup)")
     d = project_dir(tmp_path, f"""
 services:
   pulled: {{image: "{registry.host}/busybox:latest"}}
@@ -125,8 +106,12 @@ services:
     assert daemon.docker("tag", "busybox", f"{registry.host}/dytpushed:1").returncode == 0
     c.ok("pull", "pulled")
     assert daemon.docker("image", "inspect", f"{registry.host}/busybox:latest").returncode == 0
-    c.ok("push", "pushed")
-    assert "layers" in json.dumps(registry.inspect_raw("dytpushed:1"))
+    try:
+        c.ok("push", "pushed")
+        assert "layers" in json.dumps(registry.inspect_raw("dytpushed:1"))
+    finally:
+        for tag in (f"{registry.host}/busybox:latest", f"{registry.host}/dytpushed:1"):
+            daemon.docker("rmi", "-f", tag)
 
 
 def _has_build(daemon) -> bool:

@@ -9,7 +9,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from tests.integration.distribution.goregistry import free_port  # noqa: F401 - the tests' port picker
 from tests.support.daemon import (REPO, TEST_PREFIX, _kill_cgroup_tree, _ping, _remove_cgroups, _unmount_under,
                                   busybox_rootfs_tar)
 
@@ -55,14 +55,6 @@ networks:
 volumes:
   data: {}
 """
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def project_dir(tmp_path: Path, text: str = PROJECT) -> Path:
