@@ -135,16 +135,18 @@ def down(api: Api, project: Project, report: Reporter, *, remove_orphans: bool =
 
 
 def remove_networks(api: Api, project: Project, report: Reporter) -> None:
-    for key in sorted(project.networks):
-        spec = project.networks[key]
-        if spec.get("external"):
-            continue
-        found = api.find(f"/networks/{ref_path(spec['name'])}")
+    """The model's networks, and any other carrying the project's label (made for a service that a
+    profile enabled then, say)."""
+    names = {spec["name"] for spec in project.networks.values() if not spec.get("external")}
+    labelled = api.call("GET", "/networks", {"filters": json.dumps({"label": [f"{labels.PROJECT}={project.name}"]})})
+    names |= {n["Name"] for n in labelled or []}
+    for name in sorted(names):
+        found = api.find(f"/networks/{ref_path(name)}")
         if found is None or (found.get("Labels") or {}).get(labels.PROJECT) not in (project.name, None):
             continue
-        report.event("Network", spec["name"], "Removing")
+        report.event("Network", name, "Removing")
         api.quietly("DELETE", f"/networks/{found['Id']}")
-        report.event("Network", spec["name"], "Removed")
+        report.event("Network", name, "Removed")
 
 
 def remove_images(api: Api, project: Project, report: Reporter, mode: str, used: set[str]) -> None:

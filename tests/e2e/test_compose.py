@@ -19,6 +19,10 @@ def project(daemon, tmp_path):
     c.port = port  # type: ignore[attr-defined]
     yield c
     c("down", "-v", "--remove-orphans", "-t", "1")
+    # down leaves nothing of the project behind, networks made for profile services included
+    label = f"label=com.docker.compose.project={d.name}"
+    assert daemon.docker("network", "ls", "-q", "--filter", label).stdout == b""
+    assert daemon.docker("volume", "ls", "-q", "--filter", label).stdout == b""
 
 
 def _ids(c: Compose) -> dict[str, str]:
