@@ -12,7 +12,7 @@ from dockyard.compose.errors import ComposeError
 from dockyard.compose.logs import Printer, follow_all
 from dockyard.compose.model import Project
 from dockyard.compose.progress import Reporter
-from dockyard.compose.up import wait_condition
+from dockyard.compose.up import stop_container, wait_condition
 
 
 def _containers(api: Api, project: Project, names: list[str]) -> list[dict[str, Any]]:
@@ -35,9 +35,10 @@ def wait_ready(api: Api, project: Project, names: list[str], report: Reporter, t
         report.event("Container", name_of(c), "Healthy" if hc else "Running")
 
 
-def _stop_all(api: Api, containers: list[dict[str, Any]], timeout: int | None) -> None:
-    threads = [threading.Thread(target=api.quietly, args=("POST", f"/containers/{c['Id']}/stop",
-                                                          {"t": timeout} if timeout is not None else None))
+def _stop_all(api: Api, project: Project, containers: list[dict[str, Any]], timeout: int | None) -> None:
+    """Stop every container at once, each with its service's stop_grace_period (or -t)."""
+    threads = [threading.Thread(target=stop_container,
+                                args=(api, c["Id"], project.services.get(c["Labels"][labels.SERVICE], {}), timeout))
                for c in containers]
     for t in threads:
         t.start()
@@ -78,11 +79,11 @@ def run_attached(api: Api, project: Project, names: list[str], out: BinaryIO, *,
             pass
     except KeyboardInterrupt:
         sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
-        _stop_all(api, containers, timeout)
+        _stop_all(api, project, containers, timeout)
         return 130
     if abort and len(exits) < len(containers):
         sys.stderr.write("Aborting on container exit...\n")
-        _stop_all(api, containers, timeout)
+        _stop_all(api, project, containers, timeout)
     time.sleep(0.1)  # the log streams end with their containers: let them print their last lines
     if exit_code_from:
         for c in containers:

@@ -215,13 +215,15 @@ def compose_labels(project: Project, name: str, number: int, oneoff: bool) -> di
     svc = project.services[name]
     deps = ",".join(f"{d}:{s['condition']}:{str(bool(s.get('restart'))).lower()}"
                     for d, s in sorted(svc.get("depends_on", {}).items()))
-    return {
+    out = {
         labels.PROJECT: project.name, labels.SERVICE: name, labels.NUMBER: str(number),
         labels.ONEOFF: "True" if oneoff else "False", labels.CONFIG_HASH: config_hash(svc),
         labels.WORKING_DIR: project.working_dir, labels.CONFIG_FILES: ",".join(project.config_files),
-        labels.ENV_FILE: ",".join(project.env_files), labels.VERSION: labels.COMPOSE_VERSION,
-        labels.DEPENDS_ON: deps, labels.IMAGE: image_name(project, name),
+        labels.VERSION: labels.COMPOSE_VERSION, labels.DEPENDS_ON: deps, labels.IMAGE: image_name(project, name),
     }
+    if project.env_files:  # Compose sets it only when an environment file was read
+        out[labels.ENV_FILE] = ",".join(project.env_files)
+    return out
 
 
 def network_body(project: Project, key: str) -> dict[str, Any]:

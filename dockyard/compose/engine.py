@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any, Iterator, Mapping, Protocol
 
 from dockyard.compose import model as labels
@@ -114,3 +115,8 @@ def name_of(c: dict[str, Any]) -> str:
 
 def number_of(c: dict[str, Any]) -> int:
     return sort_key(c)[1]
+
+
+def ref_path(name: str) -> str:
+    """A name or image reference as a path segment: escaped, but `/`, `:` and `@` kept as clients send them."""
+    return urllib.parse.quote(name, safe="/:@")

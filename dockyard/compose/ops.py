@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import urllib.parse
 from typing import Any, Callable
 
 from dockyard.compose import convert, model as labels
-from dockyard.compose.engine import Api, name_of
+from dockyard.compose.engine import Api, ref_path, name_of
 from dockyard.compose.graph import run_in_order
 from dockyard.compose.model import Project
 from dockyard.compose.progress import Reporter
@@ -125,27 +124,29 @@ def down(api: Api, project: Project, report: Reporter, *, remove_orphans: bool =
         for key, spec in sorted(project.volumes.items()):
             if spec.get("external"):
                 continue
-            found = api.find(f"/volumes/{urllib.parse.quote(spec['name'], safe='')}")
+            found = api.find(f"/volumes/{ref_path(spec['name'])}")
             if found is None:
                 continue
             report.event("Volume", spec["name"], "Removing")
-            api.quietly("DELETE", f"/volumes/{urllib.parse.quote(spec['name'], safe='')}")
+            api.quietly("DELETE", f"/volumes/{ref_path(spec['name'])}")
             report.event("Volume", spec["name"], "Removed")
     if rmi:
         remove_images(api, project, report, rmi, images)
 
 
 def remove_networks(api: Api, project: Project, report: Reporter) -> None:
-    for key in sorted(project.networks):
-        spec = project.networks[key]
-        if spec.get("external"):
-            continue
-        found = api.find(f"/networks/{urllib.parse.quote(spec['name'], safe='')}")
+    """The model's networks, and any other carrying the project's label (made for a service that a
+    profile enabled then, say)."""
+    names = {spec["name"] for spec in project.networks.values() if not spec.get("external")}
+    labelled = api.call("GET", "/networks", {"filters": json.dumps({"label": [f"{labels.PROJECT}={project.name}"]})})
+    names |= {n["Name"] for n in labelled or []}
+    for name in sorted(names):
+        found = api.find(f"/networks/{ref_path(name)}")
         if found is None or (found.get("Labels") or {}).get(labels.PROJECT) not in (project.name, None):
             continue
-        report.event("Network", spec["name"], "Removing")
+        report.event("Network", name, "Removing")
         api.quietly("DELETE", f"/networks/{found['Id']}")
-        report.event("Network", spec["name"], "Removed")
+        report.event("Network", name, "Removed")
 
 
 def remove_images(api: Api, project: Project, report: Reporter, mode: str, used: set[str]) -> None:
@@ -155,10 +156,10 @@ def remove_images(api: Api, project: Project, report: Reporter, mode: str, used:
         if mode == "all" or ("image" not in svc and "build" in svc):
             refs.add(convert.image_name(project, name))
     for ref in sorted(refs):
-        if api.find(f"/images/{urllib.parse.quote(ref, safe='')}/json") is None:
+        if api.find(f"/images/{ref_path(ref)}/json") is None:
             continue
         report.event("Image", ref, "Removing")
-        api.quietly("DELETE", f"/images/{urllib.parse.quote(ref, safe='')}")
+        api.quietly("DELETE", f"/images/{ref_path(ref)}")
         report.event("Image", ref, "Removed")
 
 

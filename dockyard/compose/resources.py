@@ -5,12 +5,11 @@ import io
 import json
 import os
 import tarfile
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from dockyard.compose import convert
-from dockyard.compose.engine import Api
+from dockyard.compose.engine import Api, ref_path
 from dockyard.compose.errors import ComposeError
 from dockyard.compose.model import Project
 from dockyard.compose.progress import Reporter
@@ -26,7 +25,7 @@ def ensure_networks(api: Api, project: Project, report: Reporter) -> None:
     for key in used_networks(project):
         spec = project.networks[key]
         name = spec["name"]
-        if api.find(f"/networks/{urllib.parse.quote(name, safe='')}") is not None:
+        if api.find(f"/networks/{ref_path(name)}") is not None:
             continue
         if spec.get("external"):
             raise ComposeError(f"network {name} declared as external, but could not be found")
@@ -38,7 +37,7 @@ def ensure_networks(api: Api, project: Project, report: Reporter) -> None:
 def ensure_volumes(api: Api, project: Project, report: Reporter) -> None:
     for key, spec in sorted(project.volumes.items()):
         name = spec["name"]
-        if api.find(f"/volumes/{urllib.parse.quote(name, safe='')}") is not None:
+        if api.find(f"/volumes/{ref_path(name)}") is not None:
             continue
         if spec.get("external"):
             raise ComposeError(f"external volume \"{name}\" not found")
@@ -48,7 +47,7 @@ def ensure_volumes(api: Api, project: Project, report: Reporter) -> None:
 
 
 def image_id(api: Api, ref: str) -> str | None:
-    found = api.find(f"/images/{urllib.parse.quote(ref, safe='')}/json")
+    found = api.find(f"/images/{ref_path(ref)}/json")
     return None if found is None else str(found["Id"])
 
 
@@ -73,7 +72,7 @@ def pull_image(api: Api, ref: str, report: Reporter, service: str) -> None:
 def push_image(api: Api, ref: str, report: Reporter, headers: dict[str, str] | None = None) -> None:
     name, tag = _split(ref)
     report.event("Image", ref, "Pushing")
-    for msg in api.stream_json("POST", f"/images/{urllib.parse.quote(name, safe='/:')}/push", {"tag": tag},
+    for msg in api.stream_json("POST", f"/images/{ref_path(name)}/push", {"tag": tag},
                                headers={"X-Registry-Auth": "e30=", **(headers or {})}):
         if msg.get("error"):
             raise ComposeError(f"Error response from daemon: {msg['error']}")

@@ -130,13 +130,15 @@ class Converger:
         self.report.event("Container", cname, "Recreate")
         stop_container(self.api, old["Id"], self.project.services[name], self.opts.timeout)
         self.api.call("POST", f"/containers/{old['Id']}/rename", {"name": f"{old['Id'][:12]}_{cname}"})
-        self.create(name, number, start=False, cname=convert.container_name(self.project, name, number))
+        # the replacement gets Compose v2's name, even when the old one had another (docker-compose 1.29's)
+        new_name = convert.container_name(self.project, name, number)
+        cid = self.create(name, number, start=False, cname=new_name)
         self.api.quietly("DELETE", f"/containers/{old['Id']}", {"force": 1})
-        self.report.event("Container", cname, "Recreated")
+        self.report.event("Container", new_name, "Recreated")
         with self.lock:
             self.recreated.add(name)
         if not self.opts.no_start:
-            self.start(cname, cname)
+            self.start(new_name, cid)
 
     def remove(self, c: dict[str, Any]) -> None:
         self.report.event("Container", name_of(c), "Stopping")

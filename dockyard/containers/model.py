@@ -106,7 +106,9 @@ class Container:
         return [render(p) for p in self.mounts if p.get("Listed", True)]
 
     def command_line(self) -> str:
-        return " ".join([self.path, *self.args]).strip()
+        """`Command` of GET /containers/json: as Docker 20.10, an argument with a space is single-quoted."""
+        args = [f"'{a}'" if " " in a else a for a in self.args]
+        return " ".join([self.path, *args]).strip()
 
     def to_inspect(self, graph_driver: dict[str, Any], size_rw: int | None = None) -> dict[str, Any]:
         network_mode = self.host_config.get("NetworkMode") or "default"

@@ -6,7 +6,6 @@ these commands parse flags, load the project and print.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
@@ -30,15 +29,6 @@ SUBCOMMANDS = {
 }
 
 
-@dataclass
-class ProjectFlags:
-    files: list[str] = field(default_factory=list)
-    project_name: str | None = None
-    project_directory: str | None = None
-    env_files: list[str] = field(default_factory=list)
-    profiles: list[str] = field(default_factory=list)
-
-
 @click.group(cls=LazyGroup, lazy=SUBCOMMANDS)
 @click.option("-f", "--file", "files", multiple=True, help="Compose configuration files")
 @click.option("-p", "--project-name", help="Project name")
@@ -51,12 +41,10 @@ class ProjectFlags:
 def compose(ctx: click.Context, files: tuple[str, ...], project_name: str | None, project_directory: str | None,
             env_files: tuple[str, ...], profiles: tuple[str, ...], progress: str, ansi: str) -> None:
     """Define and run multi-container applications (the Compose Specification)."""
-    ctx.obj = ProjectFlags(list(files), project_name, project_directory, list(env_files), list(profiles))
+    ctx.meta["compose.flags"] = {"files": list(files), "project_name": project_name,
+                                 "project_directory": project_directory, "env_files": list(env_files),
+                                 "profiles": list(profiles)}
     ctx.meta["compose.quiet"] = progress == "quiet"
-
-
-def flags() -> ProjectFlags:
-    return click.get_current_context().find_object(ProjectFlags) or ProjectFlags()
 
 
 def load_project(services: list[str] | tuple[str, ...] = ()) -> "Project":
@@ -64,9 +52,7 @@ def load_project(services: list[str] | tuple[str, ...] = ()) -> "Project":
     from dockyard.compose.errors import ComposeError
     from dockyard.compose.loader import Options, load
 
-    f = flags()
-    opts = Options(files=f.files, project_directory=f.project_directory, project_name=f.project_name,
-                   env_files=f.env_files, profiles=f.profiles)
+    opts = Options(**click.get_current_context().meta.get("compose.flags", {}))
     try:
         project = load(opts)
         if any(s in project.disabled for s in services):
