@@ -137,13 +137,15 @@ def ensure_images(api: Api, project: Project, names: list[str], report: Reporter
         ref = convert.image_name(project, name)
         policy = svc.get("pull_policy") or pull
         current = image_id(api, ref)
+        found = current
         if "build" in svc and not no_build and (build or current is None or policy == "build"):
             build_image(api, project, name, report)
+            found = image_id(api, ref)
         elif current is None or policy == "always":
             if policy == "never" and current is None:
                 raise ComposeError(f"No such image: {ref}")
             pull_image(api, ref, report, name)
-        found = image_id(api, ref)
+            found = image_id(api, ref)
         if found is None:
             raise ComposeError(f"No such image: {ref}")
         ids[name] = found
