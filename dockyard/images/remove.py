@@ -114,7 +114,10 @@ def _delete_image(svc: "ImageService", image_id: str, records: list[dict], force
     store = svc.store
     conflict = _conflict(svc, image_id, HARD if force else HARD | SOFT, running_ids, stopped_ids)
     if conflict is not None:
-        dangling = not store.refs_of(image_id)
+        # Docker's imageIsDangling: no reference and no child image (a built image's parent
+        # chain is not dangling, so untagging it by name is all an rmi does)
+        dangling = not store.refs_of(image_id) and not store.db.query_one(
+            "SELECT 1 FROM images WHERE parent=?", (image_id,))
         if quiet and (not dangling or conflict.used):
             return  # the untag already did what was asked
         raise conflict
