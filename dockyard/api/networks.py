@@ -30,7 +30,7 @@ class Containers(Protocol):
     def save(self, c: Any) -> None: ...
 
 
-_CREATE_FIELDS = (("Name", str), ("Driver", str), ("Scope", str), ("CheckDuplicate", bool),
+_CREATE_FIELDS: tuple[tuple[str, type], ...] = (("Name", str), ("Driver", str), ("Scope", str), ("CheckDuplicate", bool),
                   ("Internal", bool), ("Attachable", bool), ("Ingress", bool), ("EnableIPv6", bool),
                   ("Options", dict), ("Labels", dict))
 

@@ -107,13 +107,13 @@ def dispatch(state: StageState, inst: Instruction) -> str:
         state.cmd_set = True
         return "CMD " + go_quote_list(cfg["Cmd"])
     if name == "ENTRYPOINT":
-        entry = command_form(state, inst)
+        entrypoint = command_form(state, inst)
         if not inst.json and not " ".join(inst.args).strip():
-            entry = []
-        cfg["Entrypoint"] = entry or None
+            entrypoint = []
+        cfg["Entrypoint"] = entrypoint or None
         if not state.cmd_set:
             cfg["Cmd"] = None  # an ENTRYPOINT resets a CMD inherited from the base image
-        return "ENTRYPOINT " + go_quote_list(entry)
+        return "ENTRYPOINT " + go_quote_list(entrypoint)
     if name == "SHELL":
         if not inst.args:
             raise StepError("SHELL requires at least one argument")

@@ -54,10 +54,10 @@ def _port_range(text: str) -> list[int]:
 def port(spec: Any) -> list[dict[str, Any]]:
     """One ports entry (short `[ip:][host:]container[/proto]`, ranges, or long) as long entries."""
     if isinstance(spec, dict):
-        entry = {"mode": "ingress", "protocol": "tcp", **spec, "target": int(spec["target"])}
-        if entry.get("published") is not None:
-            entry["published"] = str(entry["published"])
-        return [entry]
+        long = {"mode": "ingress", "protocol": "tcp", **spec, "target": int(spec["target"])}
+        if long.get("published") is not None:
+            long["published"] = str(long["published"])
+        return [long]
     text, _, proto = str(spec).partition("/")
     host_ip = ""
     if text.startswith("["):  # [::1]:8080:80
@@ -151,7 +151,7 @@ def _ulimits(value: Any) -> dict[str, dict[str, int]]:
 def _file_refs(value: Any, kind: str) -> list[dict[str, Any]]:
     out = []
     for ref in _list(value):
-        entry = {"source": ref} if isinstance(ref, str) else dict(ref)
+        entry: dict[str, Any] = {"source": ref} if isinstance(ref, str) else dict(ref)
         if kind == "secrets":
             entry.setdefault("target", f"/run/secrets/{entry['source']}")
         else:
@@ -161,7 +161,7 @@ def _file_refs(value: Any, kind: str) -> list[dict[str, Any]]:
 
 
 def build(value: Any, base: Path) -> dict[str, Any]:
-    entry = {"context": value} if isinstance(value, str) else dict(value)
+    entry: dict[str, Any] = {"context": value} if isinstance(value, str) else dict(value)
     entry.setdefault("context", ".")
     context = str(entry["context"])
     if "://" not in context and not context.startswith("git@"):

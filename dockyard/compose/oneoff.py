@@ -33,6 +33,12 @@ class RunOptions:
     build: bool = False
 
 
+def _pair(item: str, default: str) -> tuple[str, str]:
+    """`KEY=VALUE` as a pair; a bare `KEY` takes `default`."""
+    key, sep, value = item.partition("=")
+    return key, value if sep else default
+
+
 def create_oneoff(api: Api, project: Project, opts: RunOptions, report: Reporter) -> str:
     """Start the service's dependencies (unless --no-deps), create the one-off container, return its ID."""
     svc = project.services[opts.service]
@@ -52,9 +58,9 @@ def create_oneoff(api: Api, project: Project, opts: RunOptions, report: Reporter
         body["Cmd"] = opts.command
     if opts.entrypoint is not None:
         body["Entrypoint"] = split_command(opts.entrypoint)
-    env = dict(e.split("=", 1) if "=" in e else (e, project.environment.get(e, "")) for e in opts.env)
+    env = dict(_pair(e, project.environment.get(e, "")) for e in opts.env)
     body["Env"] = [*body.get("Env", []), *(f"{k}={v}" for k, v in env.items())]
-    body["Labels"].update(dict(l.split("=", 1) if "=" in l else (l, "") for l in opts.labels))
+    body["Labels"].update(dict(_pair(label, "") for label in opts.labels))
     body["Labels"].pop(labels.NUMBER, None)
     body["Tty"] = opts.tty
     body["OpenStdin"] = body["AttachStdin"] = body["StdinOnce"] = opts.interactive

@@ -109,7 +109,7 @@ def finish(merged: dict[str, Any], *, name: str, workdir: str, files: list[str],
         if "network_mode" not in svc and not svc.get("networks"):
             svc["networks"] = {"default": None}
         scale = (svc.get("deploy") or {}).get("replicas", svc.get("scale", 1))
-        svc["scale"] = int(scale)
+        svc["scale"] = int(scale if scale is not None else 1)
         if any("default" in (s.get("networks") or {}) for s in active.values()):
             networks.setdefault("default", None)
     project = Project(

@@ -81,7 +81,7 @@ class Converger:
         svc = self.project.services[name]
         if not self.opts.no_start:
             wait_dependencies(self.api, self.project, name, self.report)
-        scale = self.opts.scale.get(name, svc["scale"])
+        scale = self.opts.scale[name] if name in self.opts.scale else int(svc["scale"])
         if svc.get("container_name") and scale > 1:
             raise ComposeError(f'service "{name}" has a container_name and can not be scaled: '
                                f'container name "{svc["container_name"]}" is already in use')
@@ -89,8 +89,8 @@ class Converger:
         want_hash = convert.config_hash(svc)
         deps_recreated = any(d in self.recreated for d in svc.get("depends_on", {})) or (
             str(svc.get("network_mode", "")).split(":", 1)[-1] in self.recreated)
-        for c in [c for c in existing if number_of(c) > scale][::-1]:
-            self.remove(c)
+        for extra in [c for c in existing if number_of(c) > scale][::-1]:
+            self.remove(extra)
         taken = {number_of(c): c for c in existing if number_of(c) <= scale}
         for number in range(1, scale + 1):
             c = taken.get(number)

@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from ..errors import InvalidParameter
 from ..linux.kernel import Kernel
 from ..linux.mount import MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID
 from .model import Container
+from .seams import Volumes
 
 _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _BIND_MODES = {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated", *_PROPAGATIONS}
-
-
-class Volumes(Protocol):
-    def create(self, name: str | None, driver: str | None = None, options: dict[str, str] | None = None,
-               labels: dict[str, str] | None = None, anonymous: bool = False) -> Any: ...
-    def mount(self, name: str, container_id: str) -> str: ...
-    def unmount(self, name: str, container_id: str) -> None: ...
 
 
 def _mount_error(kind: str, message: str) -> InvalidParameter:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import IO, Any, Protocol
 
+from ..images.commit import Source as CommitSource
 from .model import Container
 
 
-class Images(Protocol):
+class Images(CommitSource, Protocol):
+    """images/service.py, as the container services use it (commit's needs included)."""
     def resolve(self, name: str) -> str: ...
     def config(self, image_id: str) -> dict: ...
     def prepare_rootfs(self, container_id: str, image_id: str) -> None: ...

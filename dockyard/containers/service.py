@@ -111,13 +111,14 @@ class ContainerService:
         img_cfg = image_config.get("config") or image_config.get("Config") or {}
         c.mounts = mountslib.parse_all(config, host_config, img_cfg.get("Volumes"),
                                        self._volumes_from)  # bad mount specs: 400, nothing made
-        if c.mounts and self.volumes is None:
+        volumes = self.volumes
+        if c.mounts and volumes is None:
             raise errors.NotImplementedYet("volumes are not available in this daemon")
         self.records.store.add(c)  # reserves the name first: a conflict leaves nothing on disk
         try:
             await asyncio.to_thread(self._make_dirs_and_rootfs, c)
-            if c.mounts:
-                await asyncio.to_thread(mountslib.create_sources, c, self.volumes)
+            if c.mounts and volumes is not None:
+                await asyncio.to_thread(mountslib.create_sources, c, volumes)
                 self.records.save(c)
         except BaseException:
             self.records.store.remove(c)

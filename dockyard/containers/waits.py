@@ -22,6 +22,11 @@ def wait_result(c: Container) -> dict[str, Any]:
             "Error": {"Message": c.state.error} if c.state.error else None}
 
 
+def _forget(fut: "asyncio.Future[Any]", waiters: list) -> None:
+    if fut.cancelled() and fut in waiters:
+        waiters.remove(fut)
+
+
 class Waits:
     def __init__(self, records: ContainerRecords, supervisor: AttachSource) -> None:
         self.records = records
@@ -50,7 +55,7 @@ class Waits:
             waiters = self._exit.setdefault(c.id, [])
         waiters.append(fut)
         # a client that goes away cancels its wait: forget it rather than keep it till the exit
-        fut.add_done_callback(lambda f: f.cancelled() and f in waiters and waiters.remove(f))
+        fut.add_done_callback(lambda f: _forget(f, waiters))
         return fut
 
     def attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> "asyncio.Future[Any]":
@@ -96,6 +101,6 @@ class Waits:
             for fut in waiters.pop(c.id, []):
                 if not fut.done():
                     fut.set_result(result)
-        for fut, _ in self._attaches.pop(c.id, []):
-            if not fut.done():
-                fut.set_result(None)
+        for pending, _ in self._attaches.pop(c.id, []):
+            if not pending.done():
+                pending.set_result(None)

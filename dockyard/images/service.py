@@ -7,7 +7,7 @@ import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import IO, BinaryIO, Callable, Iterator
 
 from ..errors import InvalidParameter, NotFound
 from ..snapshots import Driver, mounter
@@ -151,7 +151,7 @@ class ImageService:
                     "SELECT 1 FROM images WHERE top_layer=?", (row["chain_id"],)) is None:
                 self.store.gc_layers(row["chain_id"])
 
-    def export(self, container_id: str, out: BinaryIO) -> None:
+    def export(self, container_id: str, out: IO[bytes]) -> None:
         """GET /containers/{id}/export: the merged filesystem as a tar."""
         from ..snapshots.tarwrite import write_tree
         with self._mount_lock:

@@ -228,12 +228,14 @@ class Supervisor:
             if msg.get("op") in ("attach", "exec_attach"):
                 await self.serve_attach(msg, reader, writer)
                 return
-            while msg is not None:
+            while True:
                 t = asyncio.create_task(self.answer(msg, writer))
                 tasks.add(t)
                 t.add_done_callback(tasks.discard)
                 line = await reader.readline()
-                msg = protocol.decode(line) if line else None
+                if not line:
+                    break
+                msg = protocol.decode(line)
         except (ConnectionError, ValueError) as e:
             log.debug("connection dropped: %s", e)
         finally:

@@ -71,12 +71,15 @@ class _Writer:
             return
         if st.st_nlink > 1 and not stat.S_ISDIR(mode):
             self.inodes[key] = rel
+        xattrs: dict[str, str] = {}
         for name in _XATTRS:
             try:
                 value = os.getxattr(e.proc_path, name, follow_symlinks=False)
             except OSError:
                 continue
-            ti.pax_headers["SCHILY.xattr." + name] = value.decode("utf-8", "surrogateescape")
+            xattrs["SCHILY.xattr." + name] = value.decode("utf-8", "surrogateescape")
+        if xattrs:
+            ti.pax_headers = xattrs
         if stat.S_ISREG(mode):
             ti.size = st.st_size
             with e.open() as f:
