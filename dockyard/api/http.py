@@ -43,6 +43,21 @@ class Request(_BaseRequest):
         except ValueError as e:
             raise InvalidParameter(f"invalid JSON in {name}: {e}") from None
 
+    def filters_arg(self) -> dict[str, list[str]]:
+        """`filters` as Docker's clients send it (`{"k": ["v"]}` or `{"k": {"v": true}}`), as lists."""
+        raw = self.json_arg("filters") or {}
+        if not isinstance(raw, dict):
+            raise InvalidParameter("invalid filters")
+        out: dict[str, list[str]] = {}
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                out[key] = [str(v) for v in value]
+            elif isinstance(value, list):
+                out[key] = [str(v) for v in value]
+            else:
+                raise InvalidParameter(f"invalid filter '{key}': the value must be a list or a map")
+        return out
+
     async def read(self, limit: int = MAX_BODY) -> bytes:
         try:
             return await super().read(limit)

@@ -126,13 +126,21 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
         creds = Credentials.from_json(body)
         return json_response(await asyncio.to_thread(distribution.login, creds))
 
+    async def search(req: Request) -> Response:
+        term = req.arg("term")
+        if term is None:
+            raise errors.InvalidParameter("term is required")  # Docker: the query parameter is required
+        limit = req.int_arg("limit", 25)
+        assert limit is not None
+        return json_response(await asyncio.to_thread(distribution.search, term, limit, req.filters_arg()))
+
     async def distribution_inspect(req: Request) -> Response:
         return json_response(await asyncio.to_thread(distribution.inspect, req.match["name"], _credentials(req)))
 
     async def _import(req: Request, src: str) -> Response:
-        if src != "-":
-            raise errors.NotImplementedYet("importing from a URL is not supported yet; send the tar as the body")
         changes = [c for c in req.query.get("changes", []) if c]
+        if src != "-":
+            return await _import_url(req, src, changes)
         body = await spool(req, tmp_dir)
         try:
             image_id = await asyncio.to_thread(
@@ -143,13 +151,24 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
         events.publish("image", "import", image_id, {"name": req.arg("repo") or ""})
         return Response(stream=_progress({"status": image_id}))
 
+    async def _import_url(req: Request, src: str, changes: list[str]) -> Response:
+        if distribution is None:
+            raise errors.NotImplementedYet("importing from a URL needs the registry client")
+        url = distribution.check_import_source(src)  # a bad source is a 400 before anything is fetched
+        repo = req.arg("repo") or None
+
+        def work(emit: Callable[[dict], None]) -> str:
+            image_id = distribution.import_url(url, repo, req.arg("tag") or None, changes,
+                                               req.arg("message") or "", req.arg("platform") or None, emit)
+            events.publish("image", "import", image_id, {"name": repo or ""})
+            return image_id
+        return await _progress_stream(work)
+
     async def list_(req: Request) -> Response:
-        filters = req.json_arg("filters") or {}
-        if not isinstance(filters, dict):
-            raise errors.InvalidParameter("invalid filters")
-        filters = {k: list(v.keys()) if isinstance(v, dict) else list(v) for k, v in filters.items()}
-        if req.arg("filter"):
-            filters.setdefault("reference", []).append(req.arg("filter"))
+        filters = req.filters_arg()
+        legacy = req.arg("filter")  # API < 1.25: ?filter=REFERENCE
+        if legacy:
+            filters.setdefault("reference", []).append(legacy)
         items = await asyncio.to_thread(images.list, req.flag("all"), filters)
         return json_response(items)
 
@@ -227,6 +246,7 @@ def routes(router: Router, images: Any, tmp_dir: str, containers_using: Callable
     add("POST", "/images/{name:.+}/push", push)
     if distribution is not None:
         add("POST", "/auth", auth)
+        add("GET", "/images/search", search)
         add("GET", "/distribution/{name:.+}/json", distribution_inspect)
     add("DELETE", "/images/{name:.+}", remove)
 

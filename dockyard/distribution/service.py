@@ -10,6 +10,7 @@ from ..images.config import parse_platform
 from ..images.reference import Reference, parse_normalized
 from ..images.service import ImageService
 from ..images import remote
+from . import download
 from . import manifests as mf
 from .auth import Credentials
 from .hosts import DOCKER_HUB, INDEX_SERVER, RegistryConfig
@@ -17,6 +18,7 @@ from .metadata import Metadata
 from .progress import Emit, status
 from .pull import pull as pull_ref, read_manifest, _pull_error
 from .push import Pusher, push_error
+from .search import Search
 from .transport import RegistryError, Session, Transport
 
 
@@ -140,6 +142,25 @@ class DistributionService:
         if isinstance(last, RegistryError):
             raise errors.SystemFailure(last.detail)
         raise last
+
+    # -- import from a URL --------------------------------------------------------------------
+    def check_import_source(self, src: str) -> str:
+        return download.normalize(src)
+
+    def import_url(self, url: str, repo: str | None, tag: str | None, changes: list[str], message: str,
+                   platform: str | None, emit: Emit) -> str:
+        """`docker import URL`: download (with progress), then import as a tar body would be."""
+        body = download.fetch(url, str(self.tmp_dir), emit)
+        try:
+            image_id = self.images.import_tar(body, repo, tag, changes, message, platform)  # type: ignore[arg-type]
+        finally:
+            body.close()
+        emit({"status": image_id})
+        return image_id
+
+    # -- search -----------------------------------------------------------------------------
+    def search(self, term: str, limit: int, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        return Search(self.config, self.transport).search(term, limit, filters)
 
     # -- distribution inspect ---------------------------------------------------------------
     def inspect(self, name: str, creds: Credentials) -> dict[str, Any]:

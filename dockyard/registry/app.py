@@ -31,6 +31,7 @@ MAX_PAGE = 10000
 ROUTES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), h) for p, h in [
     (r"/v2/?", "base"),
     (r"/v2/_catalog", "catalog"),
+    (r"/v1/search", "search"),
     (r"/v2/(?P<name>.+)/tags/list", "tags"),
     (r"/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)", "manifest"),
     (r"/v2/(?P<name>.+)/blobs/uploads/?", "upload_start"),
@@ -151,6 +152,21 @@ class RegistryApp:
         repos = await self.io(self.store.repositories)
         page, link = paginate(repos, request, "/v2/_catalog")
         return json_response({"repositories": page}, headers=link)
+
+    async def search(self, request: Request) -> Response:
+        """The v1 search API that `docker search HOST/TERM` asks (Docker Hub's index speaks it;
+        distribution's registry does not): repositories whose name contains the query."""
+        if request.method not in ("GET", "HEAD"):
+            raise RegistryError("UNSUPPORTED")
+        await self.authorizer.authorize(request, [Access("registry", "catalog", "*")])
+        query = (request.arg("q") or "").lower()
+        raw_n = request.arg("n") or "25"
+        n = min(int(raw_n), 100) if raw_n.isdigit() else 25
+        found = [r for r in await self.io(self.store.repositories) if query in r.lower()][:n]
+        results = [{"name": r, "description": "", "star_count": 0, "is_official": False,
+                    "is_automated": False} for r in found]
+        return json_response({"num_results": len(results), "query": query, "page_size": n,
+                              "results": results})
 
     async def tags(self, request: Request, name: str) -> Response:
         if request.method not in ("GET", "HEAD"):

@@ -71,13 +71,14 @@ class TestDaemon:
         return {**os.environ, "DOCKER_HOST": self.host, "DOCKYARD_HOST": self.host,
                 "DOCKER_CONFIG": str(self.base / "docker-config")}
 
+    def default_argv(self) -> list[str]:
+        return [sys.executable, "-m", "dockyard.daemon.main", "-H", self.host,
+                "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
+                "--config-file", str(self.config_file), "--log-level", "debug"]
+
     def start(self, timeout: float = 30, argv: list[str] | None = None) -> None:
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            argv or [sys.executable, "-m", "dockyard.daemon.main", "-H", self.host,
-                     "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-                     "--config-file", str(self.config_file), "--log-level", "debug"],
-            stdout=log, stderr=log, cwd=REPO)
+        self.proc = subprocess.Popen(argv or self.default_argv(), stdout=log, stderr=log, cwd=REPO)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -66,3 +66,28 @@ def test_docker_push_and_pull_with_the_token_server(daemon: support.TestDaemon, 
                                        cwd=str(REPO)).stdout)
     reg = start_registry(f'[auth.token]\nhtpasswd = "{htpasswd}"\n')
     _roundtrip(daemon, reg, login=("alice", "s3cret"))
+
+
+def test_docker_search_finds_pushed_repositories(daemon: support.TestDaemon, registry: RegistryProcess) -> None:
+    """`docker search HOST/TERM` asks dockyardd, which asks the registry's v1 search API."""
+    ref = f"{registry.host}/library/searchme:1"
+    assert daemon.docker("tag", "busybox:latest", ref).returncode == 0
+    pushed = daemon.docker("push", ref, timeout=120)
+    assert pushed.returncode == 0, pushed.stderr.decode()
+    found = daemon.docker("search", "--format", "{{.Name}} {{.StarCount}} {{.IsOfficial}}",
+                          f"{registry.host}/searchm")
+    assert found.returncode == 0, found.stderr.decode()
+    assert found.stdout.decode().split("\n")[0].strip() == "library/searchme 0"  # IsOfficial prints "" when false
+    none = daemon.docker("search", "--filter", "is-official=true", f"{registry.host}/searchm")
+    assert none.returncode == 0 and "searchme" not in none.stdout.decode()
+    assert [r["name"] for r in daemon.client().images.search(f"{registry.host}/searchme")] == ["library/searchme"]
+    bad = daemon.docker("search", "--limit", "101", f"{registry.host}/x")
+    assert bad.returncode != 0 and b"Limit 101 is outside the range of [1, 100]" in bad.stderr
+    bad = daemon.docker("search", "--filter", "stars=many", f"{registry.host}/x")
+    assert bad.returncode != 0 and b"invalid filter 'stars=many'" in bad.stderr
+    assert daemon.docker("rmi", ref).returncode == 0
+
+
+def test_docker_search_of_an_unreachable_index_fails_cleanly(daemon: support.TestDaemon) -> None:
+    out = daemon.docker("search", "busybox")  # docker.io points at a refused loopback port here
+    assert out.returncode != 0 and b"connection refused" in out.stderr
