@@ -5,10 +5,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import IO, Any, Protocol
 
+from ..snapshots.limits import UnpackLimits
 from .model import Container
 
 
 class Images(Protocol):
+    limits: UnpackLimits  # what an archive written into a container may unpack to
     def resolve(self, name: str) -> str: ...
     def config(self, image_id: str) -> dict: ...
     def prepare_rootfs(self, container_id: str, image_id: str) -> None: ...

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from ..snapshots.limits import UnpackLimits, parse_size
 
 DEFAULT_SOCKET = "unix:///run/dockyard/dockyard.sock"
 
@@ -31,6 +33,8 @@ class Config:
     hub_host: str = "registry-1.docker.io"
     # OCI runtimes besides builtin/runc/crun (daemon.json: "runtimes": {"name": {"path": "/usr/bin/x"}})
     runtimes: dict = field(default_factory=dict)
+    # what one archive may unpack to (daemon.json: max-unpack-size, max-unpack-ratio, unpack-ratio-threshold)
+    unpack_limits: UnpackLimits = field(default_factory=UnpackLimits)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -75,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-runtime", dest="runtime")
     p.add_argument("-s", "--storage-driver", dest="storage_driver",
                    help="storage driver: overlay2 or vfs (default: overlay2 where overlayfs mounts)")
+    p.add_argument("--max-unpack-size", help="most bytes one image layer or archive may unpack to (default 64g)")
+    p.add_argument("--max-unpack-ratio", help="most unpacked bytes per compressed byte past "
+                   "unpack-ratio-threshold (default 100)")
     args = p.parse_args(argv)
 
     cfg = Config()
@@ -94,6 +101,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cfg.runtime = args.runtime
     if args.storage_driver:
         cfg.storage_driver = args.storage_driver
+    for key, value in (("max-unpack-size", args.max_unpack_size), ("max-unpack-ratio", args.max_unpack_ratio)):
+        if value is not None:
+            _set_limit(cfg, f"--{key}", key, value)
     for h in cfg.hosts:
         if not h.startswith("unix://"):
             raise InvalidParameter(f"unsupported host {h!r}: only unix:// sockets for now")
@@ -117,6 +127,9 @@ def _apply_json(cfg: Config, path: Path) -> None:
                                        f"names to {{\"path\": ...}}, not {json.dumps(value)}")
             cfg.runtimes = dict(value)
             continue
+        if key in _LIMIT_KEYS:
+            _set_limit(cfg, f"file {path}", key, value)
+            continue
         if key in _LIST_KEYS or key in _INT_KEYS:
             _apply_typed(cfg, path, key, value)
             continue
@@ -133,3 +146,25 @@ def _apply_json(cfg: Config, path: Path) -> None:
             setattr(cfg, attr, value)
         else:
             cfg.extra[key] = value
+
+
+_LIMIT_KEYS = {"max-unpack-size": "max_size", "max-unpack-ratio": "max_ratio",
+               "unpack-ratio-threshold": "ratio_threshold"}
+
+
+def _set_limit(cfg: Config, where: str, key: str, value: object) -> None:
+    """A size ("64g", or bytes) or, for the ratio, a positive number; from daemon.json or a flag."""
+    try:
+        if key == "max-unpack-ratio":
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)) or float(value) <= 0:
+                raise ValueError
+            parsed: float | int = float(value)
+        else:
+            if not isinstance(value, (int, str)):
+                raise ValueError
+            parsed = parse_size(value)
+    except ValueError:
+        want = "a positive number" if key == "max-unpack-ratio" else 'a size such as "64g" or a number of bytes'
+        raise InvalidParameter(f"unable to configure the daemon with {where}: {key} must be {want}, "
+                               f"not {json.dumps(value)}") from None
+    cfg.unpack_limits = dataclasses.replace(cfg.unpack_limits, **{_LIMIT_KEYS[key]: parsed})  # type: ignore[arg-type]
