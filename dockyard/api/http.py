@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import InvalidParameter
 from ..httpserver import BodyTooLarge, ConnectionSet, Handler, Profile, RawStream, Response
+from ..httpserver.connection import Reader, Writer
 from ..httpserver import Request as _BaseRequest
 
 __all__ = ["RawStream", "Request", "Response", "close_all_connections", "empty", "json_response",
@@ -91,6 +92,5 @@ async def close_all_connections() -> None:
     await _connections.close_all()
 
 
-async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           dispatch: Handler) -> None:
-    await _connections.serve(reader, writer, dispatch, PROFILE)
+async def serve_connection(reader: Reader, writer: Writer, dispatch: Handler, scheme: str = "http") -> None:
+    await _connections.serve(reader, writer, dispatch, PROFILE, scheme)

@@ -14,6 +14,7 @@ from ..api.http import close_all_connections, serve_connection
 from ..errors import DockyardError
 from ..network.config import from_daemon_json
 from ..network.setup import claim_host_names
+from . import listeners
 from .assembly import assemble
 from .config import Config, parse_args
 
@@ -84,9 +85,13 @@ def _claim(config: Config) -> None:
 
 
 async def run(config: Config) -> None:
+    # hosts, TLS files and the plain-TCP rule are checked before any state is touched
+    config.hosts = [listeners.parse_host(h, listeners.uses_tls(config)).url for h in config.hosts or [""]]
+    listeners.tls_context(config)
+    listeners.check_insecure(config)
     _claim(config)
     daemon, router = await assemble(config)
-    servers = []
+    servers = await listeners.open_tcp(config, router.dispatch, serve_connection)
     for path in config.socket_paths:
         sock = _listen(path)
         servers.append(await asyncio.start_unix_server(

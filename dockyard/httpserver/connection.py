@@ -19,10 +19,14 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import h11
 
 from .message import READ_SIZE, FileBody, RawStream, Request, Response
+from .tls import TLSStream
 
 MAX_HEADER_BYTES = 64 * 1024
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
+# A plain stream, or one TLS connection that is both reader and writer
+Reader = asyncio.StreamReader | TLSStream
+Writer = asyncio.StreamWriter | TLSStream
 # A handler takes the profile's request_class (a Request subclass), hence Any.
 Handler = Callable[[Any], Awaitable[Response]]
 
@@ -54,7 +58,7 @@ class Profile:
 class Connection:
     """Drives one client connection: requests in, responses out, until close or hijack."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler,
+    def __init__(self, reader: Reader, writer: Writer, handler: Handler,
                  profile: Profile, scheme: str = "http") -> None:
         self.reader = reader
         self.writer = writer
@@ -211,7 +215,9 @@ class Connection:
     async def _sendfile(self, body: FileBody) -> None:
         pieces = self.h11.send_with_data_passthrough(h11.Data(data=body))  # type: ignore[arg-type]
         for piece in pieces or []:
-            if piece is body:
+            if piece is body and isinstance(self.writer, TLSStream):
+                await _copy_file(body, self.writer)  # the bytes must pass through the TLS object
+            elif piece is body:
                 await self.writer.drain()
                 with open(body.path, "rb") as f:
                     await asyncio.get_running_loop().sendfile(self.writer.transport, f, body.offset, body.count)
@@ -250,6 +256,19 @@ class Connection:
             pass
 
 
+async def _copy_file(body: FileBody, out: TLSStream) -> None:
+    with open(body.path, "rb") as f:
+        f.seek(body.offset)
+        left = body.count
+        while left > 0:
+            data = await asyncio.to_thread(f.read, min(left, READ_SIZE))
+            if not data:
+                raise ConnectionError(f"{body.path} is shorter than its Content-Length")
+            out.write(data)
+            await out.drain()
+            left -= len(data)
+
+
 async def _close_stream(stream: AsyncIterator[bytes] | None) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
@@ -267,7 +286,7 @@ class ConnectionSet:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler,
+    async def serve(self, reader: Reader, writer: Writer, handler: Handler,
                     profile: Profile, scheme: str = "http") -> None:
         task = asyncio.current_task()
         if task is not None:

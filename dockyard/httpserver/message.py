@@ -10,6 +10,7 @@ import h11
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .tls import TLSStream
 
 READ_SIZE = 64 * 1024
 
@@ -115,7 +116,7 @@ class Response:
 class RawStream:
     """A hijacked connection: raw bytes both ways after the 101 response."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+    def __init__(self, reader: "asyncio.StreamReader | TLSStream", writer: "asyncio.StreamWriter | TLSStream",
                  leftover: bytes) -> None:
         self._reader = reader
         self._writer = writer
