@@ -40,6 +40,9 @@ class Config:
     tlscacert: str | None = None
     tlscert: str | None = None
     tlskey: str | None = None
+    # slow and idle API clients (daemon.json: http-idle-timeout, http-header-timeout, seconds)
+    http_idle_timeout: float = 120.0
+    http_header_timeout: float = 60.0
     # what one archive may unpack to (daemon.json: max-unpack-size, max-unpack-ratio, unpack-ratio-threshold)
     unpack_limits: UnpackLimits = field(default_factory=UnpackLimits)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
@@ -153,6 +156,12 @@ def _apply_json(cfg: Config, path: Path) -> None:
                 raise InvalidParameter(f"unable to configure the daemon with file {path}: "
                                        f"{key} must be a string, not {json.dumps(value)}")
             setattr(cfg, key, value)
+            continue
+        if key in ("http-idle-timeout", "http-header-timeout"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                       f"{key} must be a positive number of seconds, not {json.dumps(value)}")
+            setattr(cfg, key.replace("-", "_"), float(value))
             continue
         if key in _LIMIT_KEYS:
             _set_limit(cfg, f"file {path}", key, value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import grp
 import logging
 import os
@@ -10,7 +11,7 @@ import signal
 import socket
 import sys
 
-from ..api.http import close_all_connections, serve_connection
+from ..api.http import close_all_connections, profile_with, serve_connection
 from ..errors import DockyardError
 from ..network.config import from_daemon_json
 from ..network.setup import claim_host_names
@@ -91,11 +92,13 @@ async def run(config: Config) -> None:
     listeners.check_insecure(config)
     _claim(config)
     daemon, router = await assemble(config)
-    servers = await listeners.open_tcp(config, router.dispatch, serve_connection)
+    profile = profile_with(config.http_idle_timeout, config.http_header_timeout)
+    serve = functools.partial(serve_connection, profile=profile)
+    servers = await listeners.open_tcp(config, router.dispatch, serve)
     for path in config.socket_paths:
         sock = _listen(path)
         servers.append(await asyncio.start_unix_server(
-            lambda r, w: serve_connection(r, w, router.dispatch), sock=sock, limit=1 << 20))
+            lambda r, w: serve(r, w, router.dispatch), sock=sock, limit=1 << 20, backlog=512))
         log.info("API listening on %s", path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
