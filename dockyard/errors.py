@@ -22,6 +22,10 @@ class Conflict(DockyardError):
     """The request clashes with the current state (name in use, image in use, ...)."""
 
 
+class TooLarge(DockyardError):
+    """A request body past what its endpoint reads whole (413)."""
+
+
 class Unauthorized(DockyardError):
     """Credentials are missing or wrong."""
 

@@ -6,12 +6,14 @@ shared with the registry server; this module fixes what the Engine API adds to i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, TooLarge
 from ..httpserver import BodyTooLarge, ConnectionSet, Handler, Profile, RawStream, Response
+from ..httpserver.connection import Reader, Writer
 from ..httpserver import Request as _BaseRequest
 
 __all__ = ["RawStream", "Request", "Response", "close_all_connections", "empty", "json_response",
@@ -62,7 +64,7 @@ class Request(_BaseRequest):
         try:
             return await super().read(limit)
         except BodyTooLarge:
-            raise InvalidParameter("request body too large") from None
+            raise TooLarge(f"request body too large: this endpoint reads at most {limit >> 20} MiB") from None
 
     async def json(self, required: bool = False) -> Any:
         raw = await self.read()
@@ -106,6 +108,11 @@ async def close_all_connections() -> None:
     await _connections.close_all()
 
 
-async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           dispatch: Handler) -> None:
-    await _connections.serve(reader, writer, dispatch, PROFILE)
+async def serve_connection(reader: Reader, writer: Writer, dispatch: Handler, scheme: str = "http",
+                           profile: Profile = PROFILE) -> None:
+    await _connections.serve(reader, writer, dispatch, profile, scheme)
+
+
+def profile_with(idle_timeout: float | None, header_timeout: float | None) -> Profile:
+    """The Engine API's profile with the daemon's configured client timeouts."""
+    return dataclasses.replace(PROFILE, idle_timeout=idle_timeout, header_timeout=header_timeout)

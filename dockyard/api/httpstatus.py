@@ -9,6 +9,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (errors.Conflict, 409),
     (errors.InvalidParameter, 400),
     (errors.Unauthorized, 401),
+    (errors.TooLarge, 413),
     (errors.Forbidden, 403),
     (errors.NotImplementedYet, 501),
     (errors.Unavailable, 503),

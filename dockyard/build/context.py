@@ -16,6 +16,7 @@ from typing import BinaryIO
 from ..errors import InvalidParameter
 from ..runtime.rootfs import secure_join
 from ..snapshots import extract as tarcheck
+from ..snapshots.limits import DEFAULT as DEFAULT_LIMITS, UnpackLimits
 from . import dockerignore
 
 
@@ -27,7 +28,7 @@ class BuildContext:
         self.workdir = workdir  # the build's private temp dir (root lives inside it)
 
     @classmethod
-    def unpack(cls, body: BinaryIO, tmp_dir: str) -> "BuildContext":
+    def unpack(cls, body: BinaryIO, tmp_dir: str, limits: UnpackLimits = DEFAULT_LIMITS) -> "BuildContext":
         workdir = tempfile.mkdtemp(prefix="build-", dir=tmp_dir)
         root = os.path.join(workdir, "context")
         os.mkdir(root, 0o700)
@@ -38,7 +39,7 @@ class BuildContext:
             body.seek(0)
             if not empty:
                 _complete(body)
-                tarcheck.check(body, root)
+                tarcheck.check(body, root, limits=limits)  # a bomb is refused before GNU tar runs
                 body.seek(0)
                 _untar(body, root)
         except BaseException:

@@ -16,6 +16,7 @@ from ..containers.user import resolve as resolve_user
 from ..errors import DockyardError
 from ..runtime.rootfs import secure_join
 from ..snapshots import extract as extractor
+from ..snapshots.limits import DEFAULT as DEFAULT_LIMITS, UnpackLimits
 from .metadata import StepError
 
 _CHUNK = 1 << 20
@@ -119,6 +120,7 @@ class Target:
     dest: str                  # absolute destination inside it, as written (a trailing / kept)
     owner: tuple[int, int]
     mode: int | None           # --chmod
+    limits: UnpackLimits = DEFAULT_LIMITS  # what ADD of a local archive may unpack to
 
 
 def chown_ids(root: str, spec: str) -> tuple[int, int]:
@@ -235,6 +237,6 @@ def _is_archive(path: str) -> bool:
 def _unpack(path: str, dest_host: str, t: Target) -> None:
     with open(path, "rb") as f:
         try:
-            extractor.extract(f, dest_host, owner=t.owner if t.owner != (0, 0) else None)
+            extractor.extract(f, dest_host, owner=t.owner if t.owner != (0, 0) else None, limits=t.limits)
         except DockyardError as e:
             raise StepError(f"ADD failed: {e.message}") from None

@@ -67,7 +67,7 @@ class BuildService:
 
         Everything here fails as an HTTP error, before the build's stream starts.
         """
-        ctx = BuildContext.unpack(body, self.tmp_dir)
+        ctx = BuildContext.unpack(body, self.tmp_dir, self.images.limits)
         try:
             text = ctx.dockerfile(opts.dockerfile)
             ctx.apply_dockerignore(opts.dockerfile)

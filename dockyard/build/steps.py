@@ -194,7 +194,7 @@ class Steps:
 
         def work(root: str) -> None:
             owner = copier.chown_ids(root, plan.chown)
-            copier.copy_items(plan.items, copier.Target(root, plan.dest, owner, plan.chmod),
+            copier.copy_items(plan.items, copier.Target(root, plan.dest, owner, plan.chmod, self.images.limits),
                               "COPY" if not plan.unpack else "ADD", plan.unpack)
 
         def run() -> str:

@@ -1,10 +1,11 @@
-"""A thin stdlib Engine API client: HTTP/1.1 over a unix socket (or plain TCP), JSON and streams."""
+"""A thin stdlib Engine API client: HTTP/1.1 over a unix socket or TCP (TLS as the docker CLI), JSON and streams."""
 from __future__ import annotations
 
 import http.client
 import json
 import os
 import socket
+import ssl
 import urllib.parse
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
@@ -55,8 +56,44 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def resolve_host(host: str | None) -> str:
-    """-H, else DOCKYARD_HOST, else the default socket."""
-    return host or os.environ.get("DOCKYARD_HOST") or DEFAULT_HOST
+    """-H, else DOCKYARD_HOST, else DOCKER_HOST, else the default socket."""
+    return host or os.environ.get("DOCKYARD_HOST") or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+class TLSOptions:
+    """The docker CLI's TLS flags and variables.
+
+    --tlsverify or DOCKER_TLS_VERIFY (non-empty): TLS, and the daemon's certificate is checked
+    against the CA; --tls alone: TLS without that check. Files default to ca.pem, cert.pem and
+    key.pem in DOCKER_CERT_PATH (else ~/.docker); the client certificate is sent when present.
+    """
+
+    def __init__(self, tls: bool = False, verify: bool | None = None, cacert: str | None = None,
+                 cert: str | None = None, key: str | None = None) -> None:
+        if verify is None:
+            verify = bool(os.environ.get("DOCKER_TLS_VERIFY"))
+        self.verify = verify
+        self.enabled = tls or verify
+        base = os.environ.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
+        self.cacert = cacert or os.path.join(base, "ca.pem")
+        self.cert = cert or os.path.join(base, "cert.pem")
+        self.key = key or os.path.join(base, "key.pem")
+
+    def context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            if self.verify:
+                ctx.load_verify_locations(self.cacert)
+            else:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            if os.path.exists(self.cert) or os.path.exists(self.key):
+                ctx.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as e:
+            raise CLIError(f"could not read the TLS files (ca {self.cacert}, cert {self.cert}, "
+                           f"key {self.key}): {e}") from None
+        return ctx
 
 
 def encode_params(params: Params) -> str:
@@ -89,15 +126,20 @@ def error_message(status: int, body: bytes) -> str:
 class Client:
     """One connection per request; responses are returned open for streaming."""
 
-    def __init__(self, host: str | None = None, timeout: float | None = None) -> None:
+    def __init__(self, host: str | None = None, timeout: float | None = None,
+                 tls: TLSOptions | None = None) -> None:
         self.host = resolve_host(host)
         self.timeout = timeout
         parsed = urllib.parse.urlparse(self.host)
         self.scheme = parsed.scheme
+        tls = tls or TLSOptions()
+        self.ssl: ssl.SSLContext | None = None
         if self.scheme == "unix":
             self.address: str | tuple[str, int] = parsed.path
-        elif self.scheme in ("tcp", "http"):
-            self.address = (parsed.hostname or "localhost", parsed.port or 2375)
+        elif self.scheme in ("tcp", "http", "https"):
+            secure = tls.enabled or self.scheme == "https"
+            self.address = (parsed.hostname or "localhost", parsed.port or (2376 if secure else 2375))
+            self.ssl = tls.context() if secure else None
         else:
             raise CLIError(f"unsupported host: {self.host} (use unix:///path or tcp://host:port)")
 
@@ -107,7 +149,20 @@ class Client:
         if isinstance(self.address, str):
             return UnixHTTPConnection(self.address, timeout=timeout or self.timeout)
         host, port = self.address
+        if self.ssl is not None:
+            return http.client.HTTPSConnection(host, port, timeout=timeout or self.timeout, blocksize=BLOCK,
+                                               context=self.ssl)
         return http.client.HTTPConnection(host, port, timeout=timeout or self.timeout, blocksize=BLOCK)
+
+    def wrap(self, sock: socket.socket) -> socket.socket:
+        """The TLS client side of a raw socket to a tcp:// host (hijacked streams); plain otherwise."""
+        if self.ssl is None or isinstance(self.address, str):
+            return sock
+        try:
+            return self.ssl.wrap_socket(sock, server_hostname=self.address[0])
+        except (ssl.SSLError, OSError) as e:
+            sock.close()
+            raise CLIError(f"error during connect: {e}") from None
 
     def unreachable(self, exc: OSError) -> DaemonUnreachable:
         return DaemonUnreachable(f"Cannot connect to the Dockyard daemon at {self.host}. Is the daemon running?")
@@ -137,6 +192,9 @@ class Client:
         except (ConnectionRefusedError, FileNotFoundError) as exc:
             conn.close()
             raise self.unreachable(exc) from None
+        except ssl.SSLError as exc:
+            conn.close()
+            raise CLIError(f"error during connect: {exc}") from None
         except BrokenPipeError:
             # the daemon answered (an error) before reading the whole body
             pass

@@ -10,6 +10,7 @@ import http.client
 import io
 import os
 import signal
+import _socket
 import socket
 import sys
 import threading
@@ -41,7 +42,9 @@ class Hijacked:
 
     def close_write(self) -> None:
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            # The TCP half-close, even under TLS (ssl.SSLSocket.shutdown would drop the TLS state
+            # that the container's output still comes through); dockyardd reads it as stdin's end.
+            _socket.socket.shutdown(self.sock, socket.SHUT_WR)
         except OSError:
             pass
 
@@ -64,7 +67,7 @@ def _raw_socket(client: Client) -> socket.socket:
             sock = socket.create_connection(client.address)
     except (ConnectionRefusedError, FileNotFoundError) as exc:
         raise client.unreachable(exc) from None
-    return sock
+    return client.wrap(sock)
 
 
 def hijack(client: Client, path: str, params: Any = None, body: bytes | None = None,

@@ -69,11 +69,17 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, lazy=TOP, context_settings={"help_option_names": ["--help"]})
-@click.option("-H", "--host", help="Daemon socket to connect to (unix:///path); default $DOCKYARD_HOST")
+@click.option("-H", "--host", help="Daemon socket to connect to (unix:///path, tcp://host:port); "
+              "default $DOCKYARD_HOST, else $DOCKER_HOST")
+@click.option("--tls", is_flag=True, help="Use TLS; implied by --tlsverify")
+@click.option("--tlsverify", is_flag=True, help="Use TLS and verify the daemon (default $DOCKER_TLS_VERIFY)")
+@click.option("--tlscacert", help="Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)")
+@click.option("--tlscert", help="Path to TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)")
+@click.option("--tlskey", help="Path to TLS key file (default $DOCKER_CERT_PATH/key.pem)")
 @click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
 @click.option("-l", "--log-level", default="info", help="Set the logging level")
 @click.version_option(CLIENT_VERSION, "-v", "--version", message="Dockyard version %(version)s")
-def cli(host: str | None, debug: bool, log_level: str) -> None:
+def cli(host: str | None, debug: bool, log_level: str, **tls: object) -> None:
     """A self-sufficient runtime for containers (a client of the Docker Engine API)."""
 
 

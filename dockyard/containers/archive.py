@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from ..errors import InvalidParameter, NotFound
 from ..runtime.rootfs import secure_join
 from ..snapshots import extract as extractor
+from ..snapshots.limits import DEFAULT as DEFAULT_LIMITS, UnpackLimits
 from ..snapshots.tarwrite import write_tree
 from ..timefmt import rfc3339
 
@@ -127,5 +128,5 @@ def extraction_dir(root: str, path: str, container: str) -> str:
 
 
 def extract(root: str, path: str, container: str, body: BinaryIO, no_overwrite_dir_non_dir: bool,
-            owner: tuple[int, int] | None) -> None:
-    extractor.extract(body, extraction_dir(root, path, container), no_overwrite_dir_non_dir, owner)
+            owner: tuple[int, int] | None, limits: UnpackLimits = DEFAULT_LIMITS) -> None:
+    extractor.extract(body, extraction_dir(root, path, container), no_overwrite_dir_non_dir, owner, limits)

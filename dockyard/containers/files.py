@@ -97,7 +97,8 @@ class ContainerFiles:
                 if copy_owner:
                     user = resolve_user(root, c.config.get("User") or "")
                     owner = (user.uid, user.gid)
-                archive.extract(root, path, ref, body, no_overwrite, owner)  # type: ignore[arg-type]
+                archive.extract(root, path, ref, body, no_overwrite, owner,  # type: ignore[arg-type]
+                                self.images.limits)
 
         await asyncio.to_thread(run)
 

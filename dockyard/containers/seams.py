@@ -6,11 +6,13 @@ from contextlib import AbstractContextManager
 from typing import IO, Any, Protocol
 
 from ..images.commit import Source as CommitSource
+from ..snapshots.limits import UnpackLimits
 from .model import Container
 
 
 class Images(CommitSource, Protocol):
     """images/service.py, as the container services use it (commit's needs included)."""
+    limits: UnpackLimits  # what an archive written into a container may unpack to
     def resolve(self, name: str) -> str: ...
     def config(self, image_id: str) -> dict: ...
     def prepare_rootfs(self, container_id: str, image_id: str) -> None: ...

@@ -112,7 +112,8 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
         d.mkdir(parents=True, exist_ok=True, mode=0o711)
     db = Database(config.data_root / "metadata.db")
     events = EventBus()
-    images = ImageService(db, config.data_root, snapshot_drivers.select(config.storage_driver, config.data_root))
+    images = ImageService(db, config.data_root, snapshot_drivers.select(config.storage_driver, config.data_root),
+                          config.unpack_limits)
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
     records = ContainerRecords(store, events)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from ..snapshots.limits import UnpackLimits, parse_size
 
 DEFAULT_SOCKET = "unix:///run/dockyard/dockyard.sock"
 
@@ -31,6 +33,18 @@ class Config:
     hub_host: str = "registry-1.docker.io"
     # OCI runtimes besides builtin/runc/crun (daemon.json: "runtimes": {"name": {"path": "/usr/bin/x"}})
     runtimes: dict = field(default_factory=dict)
+    # the remote API (daemon.json: tls, tlsverify, tlscacert, tlscert, tlskey); None: not given,
+    # which matters for plain TCP on a non-loopback address (refused unless one is set explicitly)
+    tls: bool | None = None
+    tlsverify: bool | None = None
+    tlscacert: str | None = None
+    tlscert: str | None = None
+    tlskey: str | None = None
+    # slow and idle API clients (daemon.json: http-idle-timeout, http-header-timeout, seconds)
+    http_idle_timeout: float = 120.0
+    http_header_timeout: float = 60.0
+    # what one archive may unpack to (daemon.json: max-unpack-size, max-unpack-ratio, unpack-ratio-threshold)
+    unpack_limits: UnpackLimits = field(default_factory=UnpackLimits)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -67,7 +81,12 @@ def _apply_typed(cfg: Config, path: Path, key: str, value: object) -> None:
 def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(prog="dockyardd", description="Dockyard daemon (Docker Engine API v1.41)")
     p.add_argument("-H", "--host", action="append", dest="hosts",
-                   help="daemon socket to listen on (unix:///path)")
+                   help="daemon socket(s) to listen on: unix:///path, tcp://ADDR:PORT (repeatable)")
+    for flag in ("tls", "tlsverify"):
+        p.add_argument(f"--{flag}", nargs="?", const="true", metavar="BOOL",
+                       help="use TLS" if flag == "tls" else "use TLS and require client certificates signed by --tlscacert")
+    for flag, what in (("tlscacert", "CA"), ("tlscert", "certificate"), ("tlskey", "key")):
+        p.add_argument(f"--{flag}", help=f"TLS {what} file (default $DOCKER_CERT_PATH or ~/.docker)")
     p.add_argument("--data-root", help="root of persistent state (default /var/lib/dockyard)")
     p.add_argument("--exec-root", help="root of run-time state (default /run/dockyard)")
     p.add_argument("--config-file", default=None, help="daemon.json (default /etc/dockyard/daemon.json)")
@@ -75,6 +94,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-runtime", dest="runtime")
     p.add_argument("-s", "--storage-driver", dest="storage_driver",
                    help="storage driver: overlay2 or vfs (default: overlay2 where overlayfs mounts)")
+    p.add_argument("--max-unpack-size", help="most bytes one image layer or archive may unpack to (default 64g)")
+    p.add_argument("--max-unpack-ratio", help="most unpacked bytes per compressed byte past "
+                   "unpack-ratio-threshold (default 100)")
     args = p.parse_args(argv)
 
     cfg = Config()
@@ -94,9 +116,15 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cfg.runtime = args.runtime
     if args.storage_driver:
         cfg.storage_driver = args.storage_driver
-    for h in cfg.hosts:
-        if not h.startswith("unix://"):
-            raise InvalidParameter(f"unsupported host {h!r}: only unix:// sockets for now")
+    for flag in ("tls", "tlsverify"):
+        if getattr(args, flag) is not None:
+            setattr(cfg, flag, _flag_bool(flag, getattr(args, flag)))
+    for flag in ("tlscacert", "tlscert", "tlskey"):
+        if getattr(args, flag):
+            setattr(cfg, flag, getattr(args, flag))
+    for key, value in (("max-unpack-size", args.max_unpack_size), ("max-unpack-ratio", args.max_unpack_ratio)):
+        if value is not None:
+            _set_limit(cfg, f"--{key}", key, value)
     return cfg
 
 
@@ -117,6 +145,27 @@ def _apply_json(cfg: Config, path: Path) -> None:
                                        f"names to {{\"path\": ...}}, not {json.dumps(value)}")
             cfg.runtimes = dict(value)
             continue
+        if key in ("tls", "tlsverify"):
+            if not isinstance(value, bool):
+                raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                       f"{key} must be true or false, not {json.dumps(value)}")
+            setattr(cfg, key, value)
+            continue
+        if key in ("tlscacert", "tlscert", "tlskey"):
+            if not isinstance(value, str):
+                raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                       f"{key} must be a string, not {json.dumps(value)}")
+            setattr(cfg, key, value)
+            continue
+        if key in ("http-idle-timeout", "http-header-timeout"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidParameter(f"unable to configure the daemon with file {path}: "
+                                       f"{key} must be a positive number of seconds, not {json.dumps(value)}")
+            setattr(cfg, key.replace("-", "_"), float(value))
+            continue
+        if key in _LIMIT_KEYS:
+            _set_limit(cfg, f"file {path}", key, value)
+            continue
         if key in _LIST_KEYS or key in _INT_KEYS:
             _apply_typed(cfg, path, key, value)
             continue
@@ -133,3 +182,35 @@ def _apply_json(cfg: Config, path: Path) -> None:
             setattr(cfg, attr, value)
         else:
             cfg.extra[key] = value
+
+
+_LIMIT_KEYS = {"max-unpack-size": "max_size", "max-unpack-ratio": "max_ratio",
+               "unpack-ratio-threshold": "ratio_threshold"}
+
+
+def _set_limit(cfg: Config, where: str, key: str, value: object) -> None:
+    """A size ("64g", or bytes) or, for the ratio, a positive number; from daemon.json or a flag."""
+    try:
+        if key == "max-unpack-ratio":
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)) or float(value) <= 0:
+                raise ValueError
+            parsed: float | int = float(value)
+        else:
+            if not isinstance(value, (int, str)):
+                raise ValueError
+            parsed = parse_size(value)
+    except ValueError:
+        want = "a positive number" if key == "max-unpack-ratio" else 'a size such as "64g" or a number of bytes'
+        raise InvalidParameter(f"unable to configure the daemon with {where}: {key} must be {want}, "
+                               f"not {json.dumps(value)}") from None
+    cfg.unpack_limits = dataclasses.replace(cfg.unpack_limits, **{_LIMIT_KEYS[key]: parsed})  # type: ignore[arg-type]
+
+
+def _flag_bool(flag: str, value: str) -> bool:
+    """Go's strconv.ParseBool, as `--tls=false` is parsed by dockerd."""
+    lowered = value.lower()
+    if lowered in ("1", "t", "true"):
+        return True
+    if lowered in ("0", "f", "false"):
+        return False
+    raise InvalidParameter(f'invalid argument "{value}" for "--{flag}" flag: parse error')

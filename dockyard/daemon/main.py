@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import grp
 import logging
 import os
@@ -10,10 +11,11 @@ import signal
 import socket
 import sys
 
-from ..api.http import close_all_connections, serve_connection
+from ..api.http import close_all_connections, profile_with, serve_connection
 from ..errors import DockyardError
 from ..network.config import from_daemon_json
 from ..network.setup import claim_host_names
+from . import listeners
 from .assembly import assemble
 from .config import Config, parse_args
 
@@ -84,13 +86,19 @@ def _claim(config: Config) -> None:
 
 
 async def run(config: Config) -> None:
+    # hosts, TLS files and the plain-TCP rule are checked before any state is touched
+    config.hosts = [listeners.parse_host(h, listeners.uses_tls(config)).url for h in config.hosts or [""]]
+    listeners.tls_context(config)
+    listeners.check_insecure(config)
     _claim(config)
     daemon, router = await assemble(config)
-    servers = []
+    profile = profile_with(config.http_idle_timeout, config.http_header_timeout)
+    serve = functools.partial(serve_connection, profile=profile)
+    servers = await listeners.open_tcp(config, router.dispatch, serve)
     for path in config.socket_paths:
         sock = _listen(path)
         servers.append(await asyncio.start_unix_server(
-            lambda r, w: serve_connection(r, w, router.dispatch), sock=sock, limit=1 << 20))
+            lambda r, w: serve(r, w, router.dispatch), sock=sock, limit=1 << 20, backlog=512))
         log.info("API listening on %s", path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

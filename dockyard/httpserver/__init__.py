@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .connection import Connection, ConnectionSet, Handler, Profile, serve_tcp, split_listen
 from .message import BodyTooLarge, FileBody, RawStream, Request, Response
+from .tls import TLSStream, server_context
 
 __all__ = ["BodyTooLarge", "Connection", "ConnectionSet", "FileBody", "Handler", "Profile", "RawStream",
-           "Request", "Response", "serve_tcp", "split_listen"]
+           "Request", "Response", "TLSStream", "serve_tcp", "server_context", "split_listen"]

@@ -19,10 +19,14 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import h11
 
 from .message import READ_SIZE, FileBody, RawStream, Request, Response
+from .tls import TLSStream
 
-MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 1 << 20  # Go's http.DefaultMaxHeaderBytes, as dockerd has it; past it: 431
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
+# A plain stream, or one TLS connection that is both reader and writer
+Reader = asyncio.StreamReader | TLSStream
+Writer = asyncio.StreamWriter | TLSStream
 # A handler takes the profile's request_class (a Request subclass), hence Any.
 Handler = Callable[[Any], Awaitable[Response]]
 
@@ -48,13 +52,18 @@ class Profile:
     internal_error: Callable[[], Response] = _plain_internal_error
     request_class: type[Request] = Request
     read_size: int = READ_SIZE  # bytes asked of the socket per read
+    # Slow and idle clients: a connection waiting for a request's first byte longer than
+    # idle_timeout, or for the rest of its headers longer than header_timeout, is closed. Bodies,
+    # streamed responses and hijacked streams are not timed (uploads and `logs -f` may be slow).
+    idle_timeout: float | None = 120.0
+    header_timeout: float | None = 60.0
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("dockyard.http"))
 
 
 class Connection:
     """Drives one client connection: requests in, responses out, until close or hijack."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler,
+    def __init__(self, reader: Reader, writer: Writer, handler: Handler,
                  profile: Profile, scheme: str = "http") -> None:
         self.reader = reader
         self.writer = writer
@@ -79,11 +88,36 @@ class Connection:
             if self.writer.transport.get_write_buffer_size() > READ_SIZE:
                 await self.writer.drain()
 
+    async def next_request(self) -> Any:
+        """The next request's head, under the idle and header timeouts (TimeoutError past them)."""
+        event = await self._next_head()
+        # h11 bounds only a head still incomplete; one that arrived whole is measured here
+        if isinstance(event, h11.Request) and len(event.headers) and \
+                sum(len(k) + len(v) + 4 for k, v in event.headers.raw_items()) > MAX_HEADER_BYTES:
+            raise h11.RemoteProtocolError("request header fields too large", error_status_hint=431)
+        return event
+
+    async def _next_head(self) -> Any:
+        event = self.h11.next_event()
+        if event is not h11.NEED_DATA:
+            return event  # pipelined: already buffered
+        idle, head = self.profile.idle_timeout, self.profile.header_timeout
+        async with asyncio.timeout(idle) as budget:
+            data = await self.reader.read(self.profile.read_size)
+            if head is not None:
+                budget.reschedule(asyncio.get_running_loop().time() + head)  # the first byte came
+            self.h11.receive_data(data)
+            while True:
+                event = self.h11.next_event()
+                if event is not h11.NEED_DATA:
+                    return event
+                self.h11.receive_data(await self.reader.read(self.profile.read_size))
+
     async def serve(self) -> None:
         log = self.profile.log
         try:
             while True:
-                event = await self.next_event()
+                event = await self.next_request()
                 if not isinstance(event, h11.Request):
                     return
                 request = self.profile.request_class(self, event)
@@ -98,7 +132,13 @@ class Connection:
                 self.h11.start_next_cycle()
         except h11.RemoteProtocolError as e:
             log.debug("bad request from %s: %s", self.peer, e)
-            await self._send_bad_request(str(e))
+            if e.error_status_hint == 431:
+                await self._send_bad_request(f"request header fields too large (more than "
+                                             f"{MAX_HEADER_BYTES >> 20} MiB)", 431)
+            else:
+                await self._send_bad_request(str(e))
+        except TimeoutError:
+            log.debug("closing the connection from %s: no complete request in time", self.peer or "local client")
         except (ConnectionError, asyncio.IncompleteReadError, h11.LocalProtocolError, ssl.SSLError,
                 asyncio.CancelledError):
             pass
@@ -154,6 +194,8 @@ class Connection:
 
     def _closes_instead_of_draining(self, request: Request) -> bool:
         limit = self.profile.drain_limit
+        if request.body_refused:
+            return True  # a body past its handler's limit is not read to its end
         if request.body_done or limit is None:
             return False
         length = request.content_length
@@ -211,7 +253,9 @@ class Connection:
     async def _sendfile(self, body: FileBody) -> None:
         pieces = self.h11.send_with_data_passthrough(h11.Data(data=body))  # type: ignore[arg-type]
         for piece in pieces or []:
-            if piece is body:
+            if piece is body and isinstance(self.writer, TLSStream):
+                await _copy_file(body, self.writer)  # the bytes must pass through the TLS object
+            elif piece is body:
                 await self.writer.drain()
                 with open(body.path, "rb") as f:
                     await asyncio.get_running_loop().sendfile(self.writer.transport, f, body.offset, body.count)
@@ -233,21 +277,36 @@ class Connection:
         assert response.hijack is not None
         await response.hijack(RawStream(self.reader, self.writer, bytes(leftover)))
 
-    async def _send_bad_request(self, message: str) -> None:
+    async def _send_bad_request(self, message: str, status: int = 400) -> None:
         if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         answer = self.profile.bad_request(message)
+        answer.status = status
         headers = [("Content-Length", str(len(answer.body))), ("Connection", "close"), *answer.headers]
         if answer.content_type is not None:
             headers.insert(0, ("Content-Type", answer.content_type))
         try:
-            await self.send(h11.Response(status_code=answer.status, headers=headers))
+            await self.send(h11.Response(status_code=answer.status, headers=headers,
+                                         reason=_REASONS.get(answer.status, b"")))
             if answer.body:
                 await self.send(h11.Data(data=answer.body))
             await self.send(h11.EndOfMessage())
             await self.writer.drain()
         except Exception:  # the connection is already broken: nothing more to tell the client
             pass
+
+
+async def _copy_file(body: FileBody, out: TLSStream) -> None:
+    with open(body.path, "rb") as f:
+        f.seek(body.offset)
+        left = body.count
+        while left > 0:
+            data = await asyncio.to_thread(f.read, min(left, READ_SIZE))
+            if not data:
+                raise ConnectionError(f"{body.path} is shorter than its Content-Length")
+            out.write(data)
+            await out.drain()
+            left -= len(data)
 
 
 async def _close_stream(stream: AsyncIterator[bytes] | None) -> None:
@@ -267,7 +326,7 @@ class ConnectionSet:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler,
+    async def serve(self, reader: Reader, writer: Writer, handler: Handler,
                     profile: Profile, scheme: str = "http") -> None:
         task = asyncio.current_task()
         if task is not None:

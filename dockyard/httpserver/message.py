@@ -10,6 +10,7 @@ import h11
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .tls import TLSStream
 
 READ_SIZE = 64 * 1024
 
@@ -38,6 +39,7 @@ class Request:
         self.match: dict[str, str] = {}  # path parameters, filled in by a router
         self.body_done = False
         self.body_started = False
+        self.body_refused = False  # read() met a body past its limit: the connection closes after
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -73,11 +75,15 @@ class Request:
                 raise ConnectionError(f"unexpected {type(event).__name__} in request body")
 
     async def read(self, limit: int) -> bytes:
-        """The whole body; BodyTooLarge past limit bytes."""
+        """The whole body; BodyTooLarge past limit bytes (a Content-Length past it: before reading)."""
+        if self.content_length is not None and self.content_length > limit:
+            self.body_refused = True
+            raise BodyTooLarge(self.content_length)
         chunks, size = [], 0
         async for chunk in self.stream():
             size += len(chunk)
             if size > limit:
+                self.body_refused = True
                 raise BodyTooLarge(size)
             chunks.append(chunk)
         return b"".join(chunks)
@@ -115,7 +121,7 @@ class Response:
 class RawStream:
     """A hijacked connection: raw bytes both ways after the 101 response."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+    def __init__(self, reader: "asyncio.StreamReader | TLSStream", writer: "asyncio.StreamWriter | TLSStream",
                  leftover: bytes) -> None:
         self._reader = reader
         self._writer = writer

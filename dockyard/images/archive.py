@@ -16,6 +16,7 @@ from ..errors import InvalidParameter
 from ..linux import fstree
 from ..mediatypes import INDEXES
 from ..snapshots import clean_name
+from ..snapshots.limits import CountIn, Meter
 from .config import empty_container_config, host_platform
 from .reference import Reference, parse_any, parse_normalized
 from .store import NewLayer, chain_id, hexof, parse_time
@@ -116,10 +117,12 @@ class _Archive:
         self.root = root
         self.links: dict[str, str] = {}
 
-    def extract(self, stream: BinaryIO) -> None:
+    def extract(self, stream: BinaryIO, meter: Meter) -> None:
         try:
-            with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as tf:
+            counted = CountIn(stream, meter)
+            with tarfile.open(fileobj=counted, mode="r|*", bufsize=_CHUNK) as tf:  # type: ignore[call-overload]
                 for m in tf:
+                    meter.add_content(m.size + tarfile.BLOCKSIZE)  # bzip2/xz are inflated inside tarfile
                     name = clean_name(m.name)
                     if not name or m.isdir():
                         continue
@@ -203,7 +206,7 @@ def load(svc: "ImageService", stream: BinaryIO) -> list[str]:
     arc = _Archive(root)
     new: dict[str, NewLayer] = {}
     try:
-        arc.extract(stream)
+        arc.extract(stream, store.limits.meter("archive"))
         if arc.has("manifest.json"):
             entries = _docker_entries(arc)
         elif arc.has("index.json"):

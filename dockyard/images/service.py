@@ -15,6 +15,7 @@ from ..store.db import Database
 from . import archive, query, remove as remover
 from .config import import_config
 from .reference import Reference, parse_any, parse_normalized
+from ..snapshots.limits import DEFAULT as DEFAULT_LIMITS, UnpackLimits
 from .store import ImageStore, hexof
 
 _SHORT_RE = re.compile(r"^(sha256:)?[a-f0-9]{1,64}$")
@@ -23,9 +24,11 @@ _SHORT_RE = re.compile(r"^(sha256:)?[a-f0-9]{1,64}$")
 class ImageService:
     """Images, tags and container root filesystems over one data root. Blocking, thread-safe."""
 
-    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay") -> None:
-        self.store = ImageStore(db, data_root, driver)
+    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay",
+                 limits: UnpackLimits = DEFAULT_LIMITS) -> None:
+        self.store = ImageStore(db, data_root, driver, limits)
         self.store.recover()
+        self.limits = limits  # also for archives unpacked outside images (PUT archive, build contexts)
         self._mounted: dict[str, str] = {}   # container ID -> where its rootfs is mounted
         self._mount_lock = threading.Lock()
         self._borrowed: dict[str, int] = {}  # container ID -> users of a temporary rootfs mount

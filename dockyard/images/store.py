@@ -16,6 +16,7 @@ from typing import BinaryIO, Iterator
 from ..content import ContentStore, Writer
 from ..errors import InvalidParameter
 from ..snapshots import Driver, PendingLayer, new_driver
+from ..snapshots.limits import DEFAULT as DEFAULT_LIMITS, UnpackLimits
 from ..snapshots.streams import HashReader, TeeReader, decompressed
 from ..store.db import Database
 from ..timefmt import rfc3339
@@ -88,8 +89,10 @@ class ImageStore:
     layer found already stored is leased so a concurrent delete cannot remove it meanwhile.
     """
 
-    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay") -> None:
+    def __init__(self, db: Database, data_root: Path, driver: str | Driver = "overlay",
+                 limits: UnpackLimits = DEFAULT_LIMITS) -> None:
         self.db = db
+        self.limits = limits  # what one layer may unpack to (decompression bombs)
         self.data_root = Path(data_root)
         self.content = ContentStore(self.data_root / "content")
         # a name is taken as given; the daemon passes the driver snapshots.select() chose
@@ -132,11 +135,13 @@ class ImageStore:
                     leased = True
             if row is not None and leased:
                 try:
-                    plain, _media = decompressed(stream)
+                    plain, _media = decompressed(stream, self.limits.meter("layer"))
                     hashed = HashReader(plain)
                     hashed.drain()
-                except (OSError, EOFError) as e:
+                except BaseException as e:
                     self.release([cid])
+                    if not isinstance(e, (OSError, EOFError)):
+                        raise
                     raise InvalidParameter(f"invalid tar: {e}") from None
                 if hashed.digest != expected:
                     self.release([cid])
@@ -145,7 +150,7 @@ class ImageStore:
         writer = self.content.writer()
         pending = self.driver.begin_layer(hexof(parent) if parent else None)
         try:
-            res = self.driver.apply(pending, TeeReader(stream, writer))
+            res = self.driver.apply(pending, TeeReader(stream, writer), self.limits)
             writer.finish()
             if expected is not None and res.diff_id != expected:
                 raise InvalidParameter(f"layer digest mismatch: expected {expected}, got {res.diff_id}")

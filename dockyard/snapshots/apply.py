@@ -12,6 +12,7 @@ from typing import BinaryIO, Literal
 
 from ..errors import InvalidParameter, SystemFailure
 from ..linux import fstree
+from .limits import DEFAULT, Meter, UnpackLimits
 from .streams import HashReader, TeeReader, decompressed
 
 WHITEOUT_PREFIX = ".wh."
@@ -29,16 +30,18 @@ class ApplyResult:
     media: str        # "none" | "gzip" | "zstd": how the input was compressed
 
 
-def apply_layer(stream: BinaryIO | TeeReader, dest: str, whiteouts: WhiteoutMode = "overlay") -> ApplyResult:
+def apply_layer(stream: BinaryIO | TeeReader, dest: str, whiteouts: WhiteoutMode = "overlay",
+                limits: UnpackLimits = DEFAULT) -> ApplyResult:
     """Unpack a (possibly gzip) layer tar read from `stream` into `dest`, hashing it as it goes.
 
     Raises InvalidParameter for a corrupt tar or an entry that would escape `dest`; the
     caller owns `dest` and removes it on error (it is always a fresh temp dir or a copy).
     """
     try:
-        plain, media = decompressed(stream)
+        meter = limits.meter("layer")
+        plain, media = decompressed(stream, meter)
         hashed = HashReader(plain)
-        applier = _Applier(dest, whiteouts)
+        applier = _Applier(dest, whiteouts, meter)
         with tarfile.open(fileobj=hashed, mode="r|", bufsize=_CHUNK) as tf:  # type: ignore[call-overload]
             for member in tf:
                 applier.apply(tf, member)
@@ -69,8 +72,9 @@ def clean_name(name: str) -> str:
 
 
 class _Applier:
-    def __init__(self, dest: str, whiteouts: WhiteoutMode) -> None:
+    def __init__(self, dest: str, whiteouts: WhiteoutMode, meter: Meter | None = None) -> None:
         self.dest = dest
+        self.meter = meter
         self.whiteouts = whiteouts
         self.root = os.geteuid() == 0
         self.size = 0
@@ -137,6 +141,8 @@ class _Applier:
             self._dirs.append((full, m))  # mode and mtime after the children are written
             return
         if m.isreg():
+            if self.meter is not None:
+                self.meter.add_content(m.size)  # before writing: a sparse entry is small in the tar
             src = tf.extractfile(m)
             assert src is not None
             with open(full, "xb") as f:

@@ -10,23 +10,29 @@ from typing import BinaryIO
 
 from ..errors import InvalidParameter
 from .apply import _Applier, clean_name
+from .limits import DEFAULT, UnpackLimits
 from .streams import decompressed
 
 _CHUNK = 1 << 20
 
 
-def check(stream: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False) -> None:
+def check(stream: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False,
+          limits: UnpackLimits = DEFAULT) -> None:
     """Refuse the whole tar before anything is written (a dry run of `_Extractor` on `dest`).
 
     Nothing may leave the target: `..` names, hardlinks to outside or to a directory, entries
     beneath a symlink or a file (one already in `dest` or one the tar itself makes earlier);
-    with `no_overwrite_dir_non_dir`, a directory replaced by a non-directory or the reverse.
+    with `no_overwrite_dir_non_dir`, a directory replaced by a non-directory or the reverse;
+    and a tar that unpacks past `limits` (every byte is read, so a bomb is caught here).
     """
     try:
-        plain, _media = decompressed(stream)
+        meter = limits.meter("archive")
+        plain, _media = decompressed(stream, meter)
         plan = _Plan(dest, no_overwrite_dir_non_dir)
         with tarfile.open(fileobj=plain, mode="r|", bufsize=_CHUNK) as tf:  # type: ignore[call-overload]
             for m in tf:
+                if m.isreg():
+                    meter.add_content(m.size)
                 plan.add(m)
     except (tarfile.TarError, EOFError, zlib.error, UnicodeError) as e:
         raise InvalidParameter(f"invalid tar: {e}") from None
@@ -90,7 +96,7 @@ class _Plan:
 
 
 def extract(stream: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False,
-            owner: tuple[int, int] | None = None) -> None:
+            owner: tuple[int, int] | None = None, limits: UnpackLimits = DEFAULT) -> None:
     """Unpack the (possibly gzip) tar in the seekable `stream` into the real directory `dest`.
 
     Entries never leave `dest`: `..` names are refused, parents must be real directories
@@ -101,7 +107,7 @@ def extract(stream: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False,
     if not stat.S_ISDIR(st.st_mode):
         raise InvalidParameter("extraction point is not a directory")
     stream.seek(0)
-    check(stream, dest, no_overwrite_dir_non_dir)
+    check(stream, dest, no_overwrite_dir_non_dir, limits)
     stream.seek(0)
     try:
         plain, _media = decompressed(stream)

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from ..errors import NotFound
 from .apply import ApplyResult, apply_layer
+from .limits import DEFAULT, UnpackLimits
 from .driver import Mount, PendingLayer, dir_size, rmtree
 from .streams import TeeReader
 from .tarwrite import write_tree
@@ -49,8 +50,9 @@ class OverlayDriver:
         (path / "diff").mkdir(parents=True)
         return PendingLayer(path, parent)
 
-    def apply(self, pending: PendingLayer, stream: BinaryIO | TeeReader) -> ApplyResult:
-        pending.result = apply_layer(stream, str(pending.path / "diff"), "overlay")
+    def apply(self, pending: PendingLayer, stream: BinaryIO | TeeReader,
+              limits: UnpackLimits = DEFAULT) -> ApplyResult:
+        pending.result = apply_layer(stream, str(pending.path / "diff"), "overlay", limits)
         return pending.result
 
     def commit_layer(self, pending: PendingLayer, chain_id: str) -> bool:

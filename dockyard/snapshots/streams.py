@@ -6,6 +6,8 @@ import hashlib
 import types
 from typing import IO, BinaryIO, Protocol, cast
 
+from .limits import CountIn, CountOut, Meter
+
 _gzip_impl: types.ModuleType
 try:  # isal decompresses gzip 2-3x faster than zlib; optional.
     from isal import igzip as _gzip_impl
@@ -104,8 +106,18 @@ def is_gzip(head: bytes) -> bool:
     return head[:2] == b"\x1f\x8b"
 
 
-def decompressed(raw: BinaryIO | TeeReader) -> tuple[object, str]:
-    """Wrap `raw` so reads return the uncompressed tar; returns (reader, media kind)."""
+def decompressed(raw: BinaryIO | TeeReader, meter: Meter | None = None) -> tuple[object, str]:
+    """Wrap `raw` so reads return the uncompressed tar; returns (reader, media kind).
+
+    With a `meter`, bytes in and out are counted and a read past its limits raises.
+    """
+    if meter is None:
+        return _decompressed(raw)
+    plain, media = _decompressed(CountIn(raw, meter))  # type: ignore[arg-type]
+    return CountOut(plain, meter), media
+
+
+def _decompressed(raw: BinaryIO | TeeReader) -> tuple[object, str]:
     peek = PeekReader(raw)
     head = peek.peek()
     if is_gzip(head):

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 from ..errors import NotFound, SystemFailure
 from .apply import ApplyResult, apply_layer
+from .limits import DEFAULT, UnpackLimits
 from .driver import Mount, PendingLayer, dir_size, rmtree
 from .streams import TeeReader
 from .tarwrite import write_tree
@@ -44,8 +45,9 @@ class VfsDriver:
             _copy(self._dir(parent), path / "diff")
         return PendingLayer(path, parent)
 
-    def apply(self, pending: PendingLayer, stream: BinaryIO | TeeReader) -> ApplyResult:
-        pending.result = apply_layer(stream, str(pending.path / "diff"), "delete")
+    def apply(self, pending: PendingLayer, stream: BinaryIO | TeeReader,
+              limits: UnpackLimits = DEFAULT) -> ApplyResult:
+        pending.result = apply_layer(stream, str(pending.path / "diff"), "delete", limits)
         return pending.result
 
     def commit_layer(self, pending: PendingLayer, chain_id: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 import click
 
-from dockyard.cli.client import CLIError, Client, iter_json_stream
+from dockyard.cli.client import CLIError, Client, TLSOptions, iter_json_stream
 from dockyard.cli.formatting import render
 from dockyard.cli.gotemplate import TemplateError
 
@@ -15,7 +15,10 @@ from dockyard.cli.gotemplate import TemplateError
 def client_of(ctx: click.Context) -> Client:
     root = ctx.find_root()
     if root.obj is None:
-        root.obj = Client(root.params.get("host"))
+        p = root.params
+        tls = TLSOptions(bool(p.get("tls")), True if p.get("tlsverify") else None,
+                         p.get("tlscacert"), p.get("tlscert"), p.get("tlskey"))
+        root.obj = Client(p.get("host"), tls=tls)
     return root.obj
 
 

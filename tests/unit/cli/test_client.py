@@ -5,7 +5,7 @@ import json
 import pytest
 
 from dockyard.cli import references
-from dockyard.cli.client import (APIError, CLIError, Client, encode_params, error_message, filters_param,
+from dockyard.cli.client import (APIError, TLSOptions, CLIError, Client, encode_params, error_message, filters_param,
                                  iter_json_stream, resolve_host)
 
 
@@ -42,11 +42,16 @@ def test_filters_param():
 
 def test_hosts(monkeypatch):
     monkeypatch.delenv("DOCKYARD_HOST", raising=False)
-    monkeypatch.setenv("DOCKER_HOST", "unix:///ignored.sock")
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
     assert resolve_host(None) == "unix:///run/dockyard/dockyard.sock"
+    monkeypatch.setenv("DOCKER_HOST", "unix:///docker.sock")  # as the docker CLI reads it
+    assert resolve_host(None) == "unix:///docker.sock"
     monkeypatch.setenv("DOCKYARD_HOST", "unix:///tmp/x.sock")
     assert Client().address == "/tmp/x.sock"
     assert Client("tcp://127.0.0.1:2375").address == ("127.0.0.1", 2375)
+    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
+    assert Client("tcp://127.0.0.1").address == ("127.0.0.1", 2375)
+    assert Client("tcp://127.0.0.1", tls=TLSOptions(tls=True)).address == ("127.0.0.1", 2376)
     assert Client("unix:///a.sock").url("/containers/json", {"all": 1}) == "/v1.41/containers/json?all=1"
     with pytest.raises(CLIError):
         Client("ssh://host")

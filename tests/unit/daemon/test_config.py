@@ -99,11 +99,14 @@ def test_explicit_config_file_that_does_not_exist_is_an_error(tmp_path: Path) ->
         parse_args(["--config-file", str(tmp_path / "missing.json")])
 
 
-def test_non_unix_hosts_are_rejected(tmp_path: Path) -> None:
-    with pytest.raises(InvalidParameter, match="tcp://"):
-        parse_args(["--config-file", str(write(tmp_path, {})), "-H", "tcp://0.0.0.0:2375"])
-    with pytest.raises(InvalidParameter):
-        parse_args(["--config-file", str(write(tmp_path, {"hosts": ["fd://"]}))])
+def test_tcp_hosts_are_taken_and_unknown_schemes_refused(tmp_path: Path) -> None:
+    from dockyard.daemon.listeners import parse_host
+
+    cfg = parse_args(["--config-file", str(write(tmp_path, {})), "-H", "tcp://0.0.0.0:2375", "-H", "unix:///x"])
+    assert cfg.hosts == ["tcp://0.0.0.0:2375", "unix:///x"]
+    cfg = parse_args(["--config-file", str(write(tmp_path, {"hosts": ["fd://"]}))])
+    with pytest.raises(InvalidParameter, match="Invalid bind address format"):
+        parse_host(cfg.hosts[0], False)
 
 
 def test_invalid_log_level_flag_exits(tmp_path: Path) -> None:
