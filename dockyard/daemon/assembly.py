@@ -5,7 +5,7 @@ import os
 import platform
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..api import build as build_api
 from ..api import container_ops as container_ops_api
@@ -28,6 +28,7 @@ from ..distribution.service import DistributionService
 from ..images.service import ImageService
 from ..logging import drivers as log_drivers
 from ..network.setup import open_networking
+from ..plugins.setup import open_plugins
 from ..runtime import catalog as runtime_catalog
 from ..runtime.supervisor_client import SupervisorClient
 from ..snapshots import drivers as snapshot_drivers
@@ -45,7 +46,7 @@ class Daemon:
 
     def __init__(self, config: Config, db: Database, images: ImageService,
                  containers: ContainerService, events: EventBus,
-                 plugins: dict[str, list[str]] | None = None) -> None:
+                 plugins: Mapping[str, list[str]] | None = None) -> None:
         self.config = config
         self.plugins = plugins or {}  # kind -> registered driver names, as info's Plugins lists them
         self.db = db
@@ -71,7 +72,7 @@ class Daemon:
             "Images": len(self.images.list(False, {})), "Driver": self.images.store.driver.name,
             "DriverStatus": self.images.store.driver.status(),
             "Plugins": {"Volume": self.plugins.get("Volume", []), "Network": self.plugins.get("Network", []),
-                        "Authorization": None, "Log": self.plugins.get("Log", [])},
+                        "Authorization": self.plugins.get("Authorization") or None, "Log": self.plugins.get("Log", [])},
             "MemoryLimit": True, "SwapLimit": True, "KernelMemory": False, "CpuCfsPeriod": True,
             "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "BridgeNfIptables": False, "BridgeNfIp6tables": False,
@@ -116,7 +117,9 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
     records = ContainerRecords(store, events)
-    volumes = VolumeService(VolumeStore(db), volume_drivers(str(config.data_root / "volumes")),
+    plugin_system = open_plugins(config.extra, config.authorization_plugins)
+    volumes = VolumeService(VolumeStore(db),
+                            plugin_system.volume_drivers(volume_drivers(str(config.data_root / "volumes"))),
                             events, users=records.volume_users)
     networks, attachments = await open_networking(config.extra, db, config.exec_root, events,
                                                   store.get)
@@ -126,7 +129,8 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
                                   network=attachments, volumes=volumes,
                                   health=HealthMonitor(records, execs),  # probes run as execs
                                   runtimes=runtime_catalog.available(config.runtimes), execs=execs)
-    plugins = {"Volume": sorted(volumes.drivers), "Network": sorted(networks.drivers), "Log": log_drivers.names()}
+    plugins = plugin_system.info_lists({"Volume": ["local"], "Network": sorted(networks.drivers),
+                                        "Log": log_drivers.names()})
     daemon = Daemon(config, db, images, containers, events, plugins)
 
     def containers_using(image_id: str) -> list[str]:

@@ -31,6 +31,8 @@ class Config:
     hub_host: str = "registry-1.docker.io"
     # OCI runtimes besides builtin/runc/crun (daemon.json: "runtimes": {"name": {"path": "/usr/bin/x"}})
     runtimes: dict = field(default_factory=dict)
+    # --authorization-plugin (daemon.json's authorization-plugins is read by plugins/config.py)
+    authorization_plugins: list[str] = field(default_factory=list)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -75,6 +77,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--default-runtime", dest="runtime")
     p.add_argument("-s", "--storage-driver", dest="storage_driver",
                    help="storage driver: overlay2 or vfs (default: overlay2 where overlayfs mounts)")
+    p.add_argument("--authorization-plugin", action="append", dest="authorization_plugins",
+                   default=[], help="authorization plugin to consult on every API request")
     args = p.parse_args(argv)
 
     cfg = Config()
@@ -94,6 +98,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cfg.runtime = args.runtime
     if args.storage_driver:
         cfg.storage_driver = args.storage_driver
+    cfg.authorization_plugins = list(args.authorization_plugins)
     for h in cfg.hosts:
         if not h.startswith("unix://"):
             raise InvalidParameter(f"unsupported host {h!r}: only unix:// sockets for now")
