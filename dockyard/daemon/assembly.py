@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..api import authz as authz_api
 from ..api import build as build_api
 from ..api import container_ops as container_ops_api
 from ..api import container_files as container_files_api
@@ -147,6 +148,8 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     distribution = DistributionService(images, registry, config.data_root / "tmp")
 
     router = Router()
+    if plugin_system.config.authz:
+        authz_api.install(router, plugin_system.authorizer())
     system_api.routes(router, daemon)
     containers_api.routes(router, containers)
     volumes_api.routes(router, volumes)

@@ -81,7 +81,7 @@ class PluginClient:
         """POST /<method> with `payload` as JSON; the decoded answer. PluginError on an `Err`,
         a bad status, garbage or a timeout; PluginUnreachable when no connection could be made."""
         body = json.dumps(payload if payload is not None else {}).encode()
-        start, attempt = time.monotonic(), 0
+        start, attempt, waited = time.monotonic(), 0, 0.0
         while True:
             conn = self._connection()
             try:
@@ -89,12 +89,14 @@ class PluginClient:
                     conn.connect()
                 except OSError as e:
                     pause = float(1 << attempt)
-                    if not retry or time.monotonic() - start + pause > self.timing.retry_window:
+                    elapsed = max(time.monotonic() - start, waited)
+                    if not retry or elapsed + pause > self.timing.retry_window:
                         raise PluginUnreachable(f"{method}: cannot connect to plugin at {self.addr}: "
                                                 f"{e.strerror or e}") from None
                     log.warning("Unable to connect to plugin: %s/%s: %s, retrying in %ss",
                                 self.addr, method, e, pause)
                     attempt += 1
+                    waited += pause
                     self._sleep(pause)
                     continue
                 return self._exchange(conn, method, body)

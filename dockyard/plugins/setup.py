@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from ..volumes.driver import VolumeDriver
+from .authz import Authorizer
 from .config import PluginConfig, from_daemon_json
 from .discovery import Discovery
 from .registry import PluginRegistry
@@ -23,6 +24,9 @@ class PluginSystem:
                                                        PluginVolumeDriver)
         self.tables["Volume"] = table
         return table
+
+    def authorizer(self) -> Authorizer:
+        return Authorizer(self.registry, self.config.authz)
 
     def info_lists(self, static: Mapping[str, list[str]]) -> "InfoLists":
         return InfoLists(self, static)
