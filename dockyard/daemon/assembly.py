@@ -123,15 +123,14 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
                             plugin_system.volume_drivers(volume_drivers(str(config.data_root / "volumes"))),
                             events, users=records.volume_users)
     networks, attachments = await open_networking(config.extra, db, config.exec_root, events,
-                                                  store.get)
+                                                  store.get, plugin_system)
     execs = ExecService(records, supervisor, config.exec_root)
     containers = ContainerService(config.data_root, config.exec_root, records, images, supervisor,
                                   runtime=config.runtime, cgroup_parent=config.cgroup_parent,
                                   network=attachments, volumes=volumes,
                                   health=HealthMonitor(records, execs),  # probes run as execs
                                   runtimes=runtime_catalog.available(config.runtimes), execs=execs)
-    plugins = plugin_system.info_lists({"Volume": ["local"], "Network": sorted(networks.drivers),
-                                        "Log": log_drivers.names()})
+    plugins = plugin_system.info_lists({"Log": log_drivers.names()})
     daemon = Daemon(config, db, images, containers, events, plugins)
 
     def containers_using(image_id: str) -> list[str]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
+from ..linux.netlink import Netlink
+from ..network.drivers import Driver
+from ..network.ipam import IpamDriver
 from ..volumes.driver import VolumeDriver
 from .authz import Authorizer
 from .config import PluginConfig, from_daemon_json
 from .discovery import Discovery
+from .ipam import PluginIpam
+from .network import Links, PluginNetworkDriver
 from .registry import PluginRegistry
 from .table import DriverTable
 from .volume import PluginVolumeDriver
@@ -23,6 +28,18 @@ class PluginSystem:
         table: DriverTable[VolumeDriver] = DriverTable(builtin, self.registry, "VolumeDriver",
                                                        PluginVolumeDriver)
         self.tables["Volume"] = table
+        return table
+
+    def network_drivers(self, builtin: Mapping[str, Driver], links: Links | None = None) -> DriverTable[Driver]:
+        kernel = links or Netlink()
+        table: DriverTable[Driver] = DriverTable(
+            builtin, self.registry, "NetworkDriver", lambda name, p: PluginNetworkDriver(name, p, kernel))
+        self.tables["Network"] = table
+        return table
+
+    def ipam_drivers(self, builtin: Mapping[str, IpamDriver]) -> DriverTable[IpamDriver]:
+        table: DriverTable[IpamDriver] = DriverTable(builtin, self.registry, "IpamDriver", PluginIpam)
+        self.tables["IPAM"] = table
         return table
 
     def authorizer(self) -> Authorizer:

@@ -55,7 +55,11 @@ class DriverTable(Mapping[str, D], Generic[D]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    @property
+    def builtins(self) -> Mapping[str, D]:
+        return self._builtin
+
     def active(self) -> list[str]:
         """The built-ins and the plugins activated so far, without contacting any plugin."""
         with self._lock:
-            return [*self._builtin, *sorted(self._plugins)]
+            return [*sorted(self._builtin), *sorted(self._plugins)]
