@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from typing import Any
+from typing import Any, AsyncIterator
 
 from ..errors import InvalidParameter, TooLarge
 from ..httpserver import BodyTooLarge, ConnectionSet, Handler, Profile, RawStream, Response
@@ -26,6 +26,21 @@ MAX_BODY = 16 * 1024 * 1024
 
 class Request(_BaseRequest):
     """A request with the Engine API's typed query helpers; bad input is InvalidParameter."""
+
+    _replay: bytes | None = None
+
+    def keep_body(self, data: bytes) -> None:
+        """The body was read ahead (by the authorization plugins): the handler reads it again."""
+        self._replay = data
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        if self._replay is not None:
+            data, self._replay = self._replay, None
+            if data:
+                yield data
+            return
+        async for chunk in super().stream():
+            yield chunk
 
     def int_arg(self, name: str, default: int | None = None) -> int | None:
         value = self.arg(name)

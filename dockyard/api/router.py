@@ -13,6 +13,9 @@ from .httpstatus import status_for
 log = logging.getLogger("dockyard.api")
 
 Handler = Callable[[Request], Awaitable[Response]]
+# Runs around every request, given the request and the rest of the dispatch (whose errors are
+# already rendered as responses); what it raises is rendered too. The authorization plugins.
+Around = Callable[[Request, Handler], Awaitable[Response]]
 _VERSION_PREFIX = re.compile(r"^/v(\d+\.\d+)(/.*)$")
 MIN_API, MAX_API = (1, 12), (1, 41)
 
@@ -20,6 +23,7 @@ MIN_API, MAX_API = (1, 12), (1, 41)
 class Router:
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.around: Around | None = None
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         """`pattern` uses {name} for a path segment and {name:.*} for the rest of the path."""
@@ -30,15 +34,21 @@ class Router:
         self._routes.append((method, regex, handler))
 
     async def dispatch(self, request: Request) -> Response:
+        if self.around is None:
+            return await self._rendered(request)
+        try:
+            return await self.around(request, self._rendered)
+        except errors.DockyardError as e:
+            return _error_response(request, e)
+        except Exception as e:  # noqa: BLE001 - as below: the daemon answers whatever happens
+            log.exception("%s %s failed", request.method, request.path)
+            return json_response({"message": f"internal error: {e}"}, 500)
+
+    async def _rendered(self, request: Request) -> Response:
         try:
             return await self._dispatch(request)
         except errors.DockyardError as e:
-            status = status_for(e)
-            if status >= 500:
-                log.warning("%s %s: %s", request.method, request.path, e.message)
-            if status == 304:
-                return Response(status=304, content_type="text/plain")
-            return json_response({"message": e.message}, status)
+            return _error_response(request, e)
         except Exception as e:  # the daemon must answer, never die, whatever a handler does
             log.exception("%s %s failed", request.method, request.path)
             return json_response({"message": f"internal error: {e}"}, 500)
@@ -69,6 +79,15 @@ class Router:
         if allowed:
             return json_response({"message": "method not allowed"}, 405)
         return json_response({"message": "page not found"}, 404)
+
+
+def _error_response(request: Request, e: errors.DockyardError) -> Response:
+    status = status_for(e)
+    if status >= 500:
+        log.warning("%s %s: %s", request.method, request.path, e.message)
+    if status == 304:
+        return Response(status=304, content_type="text/plain")
+    return json_response({"message": e.message}, status)
 
 
 def dumps(obj: object) -> bytes:

@@ -69,7 +69,7 @@ def parse_bind(spec: str) -> dict[str, Any]:
     if kind == "bind":
         return _point("bind", dest, Source=os.path.normpath(src), Mode=mode, RW="ro" not in modes,
                       Propagation=prop or "rprivate", CreateSource=True)
-    return _point("volume", dest, Name=src, Driver="local", Mode=mode or "z",
+    return _point("volume", dest, Name=src, Driver="", Mode=mode or "z",
                   RW="ro" not in modes, Copy="nocopy" not in modes)
 
 
@@ -103,7 +103,7 @@ def parse_mount(m: Any) -> dict[str, Any]:
         return _point("bind", dest, Source=os.path.normpath(src), RW=not ro, Propagation=prop)
     if kind == "volume":
         opts = m.get("VolumeOptions") or {}
-        driver = (opts.get("DriverConfig") or {}).get("Name") or "local"
+        driver = (opts.get("DriverConfig") or {}).get("Name") or ""
         return _point("volume", dest, Name=src, Driver=driver, RW=not ro,
                       Copy=not opts.get("NoCopy"), Labels=opts.get("Labels") or {},
                       DriverOpts=(opts.get("DriverConfig") or {}).get("Options") or {})
@@ -187,7 +187,8 @@ def create_sources(c: Container, volumes: Volumes) -> None:
     -v host path is made (Docker does; --mount refuses it at parse time)."""
     for p in c.mounts:
         if p["Type"] == "volume":
-            v = volumes.create(p.get("Name") or None, p.get("Driver") or "local",
+            # no driver named: an existing volume of any driver, else a new local one (Docker's rule)
+            v = volumes.create(p.get("Name") or None, p.get("Driver") or None,
                                p.pop("DriverOpts", None) or None, p.pop("Labels", None) or None,
                                anonymous=bool(p.get("Anonymous")))
             p["Name"], p["Source"], p["Driver"] = v.name, v.mountpoint, v.driver

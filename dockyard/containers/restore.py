@@ -54,10 +54,10 @@ async def _restore_one(lc: Lifecycle, c: Container, record: dict[str, Any] | Non
         if c.host_config.get("AutoRemove"):  # as Docker: --rm containers that are down go
             await lc.auto_remove(c)
         return False
+    for name in mountslib.volume_names(c):  # mounted when it ran: each gets its one unmount
+        if lc.volumes is not None:
+            lc.volumes.adopt(name, c.id)
     if record and record.get("status") == "running":
-        for name in mountslib.volume_names(c):
-            if lc.volumes is not None:
-                lc.volumes.adopt(name, c.id)
         lc.watch(c)
         lc.health.arm(c, restored=True)
         return True

@@ -5,8 +5,9 @@ import os
 import platform
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
+from ..api import authz as authz_api
 from ..api import build as build_api
 from ..api import container_ops as container_ops_api
 from ..api import container_files as container_files_api
@@ -28,6 +29,7 @@ from ..distribution.service import DistributionService
 from ..images.service import ImageService
 from ..logging import drivers as log_drivers
 from ..network.setup import open_networking
+from ..plugins.setup import open_plugins
 from ..runtime import catalog as runtime_catalog
 from ..runtime.supervisor_client import SupervisorClient
 from ..snapshots import drivers as snapshot_drivers
@@ -45,7 +47,7 @@ class Daemon:
 
     def __init__(self, config: Config, db: Database, images: ImageService,
                  containers: ContainerService, events: EventBus,
-                 plugins: dict[str, list[str]] | None = None) -> None:
+                 plugins: Mapping[str, list[str]] | None = None) -> None:
         self.config = config
         self.plugins = plugins or {}  # kind -> registered driver names, as info's Plugins lists them
         self.db = db
@@ -71,7 +73,7 @@ class Daemon:
             "Images": len(self.images.list(False, {})), "Driver": self.images.store.driver.name,
             "DriverStatus": self.images.store.driver.status(),
             "Plugins": {"Volume": self.plugins.get("Volume", []), "Network": self.plugins.get("Network", []),
-                        "Authorization": None, "Log": self.plugins.get("Log", [])},
+                        "Authorization": self.plugins.get("Authorization") or None, "Log": self.plugins.get("Log", [])},
             "MemoryLimit": True, "SwapLimit": True, "KernelMemory": False, "CpuCfsPeriod": True,
             "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "BridgeNfIptables": False, "BridgeNfIp6tables": False,
@@ -117,17 +119,19 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     supervisor = await SupervisorClient.connect(str(config.exec_root), config.log_level)
     store = ContainerStore(db)
     records = ContainerRecords(store, events)
-    volumes = VolumeService(VolumeStore(db), volume_drivers(str(config.data_root / "volumes")),
+    plugin_system = open_plugins(config.extra, config.authorization_plugins)
+    volumes = VolumeService(VolumeStore(db),
+                            plugin_system.volume_drivers(volume_drivers(str(config.data_root / "volumes"))),
                             events, users=records.volume_users)
     networks, attachments = await open_networking(config.extra, db, config.exec_root, events,
-                                                  store.get)
+                                                  store.get, plugin_system)
     execs = ExecService(records, supervisor, config.exec_root)
     containers = ContainerService(config.data_root, config.exec_root, records, images, supervisor,
                                   runtime=config.runtime, cgroup_parent=config.cgroup_parent,
                                   network=attachments, volumes=volumes,
                                   health=HealthMonitor(records, execs),  # probes run as execs
                                   runtimes=runtime_catalog.available(config.runtimes), execs=execs)
-    plugins = {"Volume": sorted(volumes.drivers), "Network": sorted(networks.drivers), "Log": log_drivers.names()}
+    plugins = plugin_system.info_lists({"Log": log_drivers.names()})
     daemon = Daemon(config, db, images, containers, events, plugins)
 
     def containers_using(image_id: str) -> list[str]:
@@ -144,6 +148,8 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
     distribution = DistributionService(images, registry, config.data_root / "tmp")
 
     router = Router()
+    if plugin_system.config.authz:
+        authz_api.install(router, plugin_system.authorizer())
     system_api.routes(router, daemon)
     containers_api.routes(router, containers)
     volumes_api.routes(router, volumes)

@@ -45,6 +45,8 @@ class Config:
     http_header_timeout: float = 60.0
     # what one archive may unpack to (daemon.json: max-unpack-size, max-unpack-ratio, unpack-ratio-threshold)
     unpack_limits: UnpackLimits = field(default_factory=UnpackLimits)
+    # --authorization-plugin (daemon.json's authorization-plugins is read by plugins/config.py)
+    authorization_plugins: list[str] = field(default_factory=list)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -97,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--max-unpack-size", help="most bytes one image layer or archive may unpack to (default 64g)")
     p.add_argument("--max-unpack-ratio", help="most unpacked bytes per compressed byte past "
                    "unpack-ratio-threshold (default 100)")
+    p.add_argument("--authorization-plugin", action="append", dest="authorization_plugins",
+                   default=[], help="authorization plugin to consult on every API request")
     args = p.parse_args(argv)
 
     cfg = Config()
@@ -125,6 +129,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for key, value in (("max-unpack-size", args.max_unpack_size), ("max-unpack-ratio", args.max_unpack_ratio)):
         if value is not None:
             _set_limit(cfg, f"--{key}", key, value)
+    cfg.authorization_plugins = list(args.authorization_plugins)
     return cfg
 
 

@@ -154,6 +154,31 @@ class Netlink:
                 raise
         self._configure(tmp_name, iface)
 
+    def adopt_link(self, name: str, iface: Iface) -> None:
+        """Move the host's link `name` (made by a network plugin) into `iface.netns`, then
+        rename, address and route it there as `iface` says."""
+        with IPRoute() as ip:
+            found = ip.link_lookup(ifname=name)
+            if not found:
+                raise OSError(errno.ENODEV, f"interface {name} does not exist")
+            ip.link("set", index=found[0], net_ns_fd=iface.netns)
+        self._configure(name, iface)
+
+    def release_link(self, netns: str, name: str, host_name: str) -> None:
+        """Move link `name` out of `netns` back to the daemon's namespace as `host_name` (so the
+        plugin that made it finds it again); nothing when the namespace or link is gone."""
+        home = f"/proc/{os.getpid()}/ns/net"
+
+        def move() -> None:
+            with IPRoute() as ns:
+                found = ns.link_lookup(ifname=name)
+                if found:
+                    ns.link("set", index=found[0], state="down")
+                    ns.link("set", index=found[0], ifname=host_name)
+                    ns.link("set", index=found[0], net_ns_fd=home)
+        if os.path.exists(netns):
+            in_thread(move, netns)
+
     @staticmethod
     def _configure(tmp: str, iface: Iface) -> None:
         in_thread(lambda: Netlink._configure_here(tmp, iface), iface.netns)

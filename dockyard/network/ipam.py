@@ -82,6 +82,7 @@ class Subnet:
     subnet: Net4
     gateway: Addr4
     ip_range: Net4 | None = None
+    pool_id: str = ""  # an IPAM plugin's name for the pool (RequestPool's PoolID), kept with the network
 
     @classmethod
     def build(cls, subnet: Net4, gateway: str | None, ip_range: str | None) -> "Subnet":
@@ -133,6 +134,9 @@ class IpamDriver(Protocol):
         """The requested Subnet/Gateway/IPRange (checked against those in use), or one picked from pools."""
 
     def request_address(self, subnet: Subnet, taken: set[Addr4], requested: Addr4 | None = None) -> Addr4: ...
+
+    # A driver that keeps its own books (an IPAM plugin) may also have release_pool(subnet) and
+    # release_address(subnet, addr); the network service calls them when it has them.
 
 
 class DefaultIpam:

@@ -38,7 +38,9 @@ class Network:
         if not self.config:
             return None
         c = self.config[0]
-        return ipam.Subnet.build(ipam.parse_subnet(c["Subnet"]), c.get("Gateway"), c.get("IPRange"))
+        s = ipam.Subnet.build(ipam.parse_subnet(c["Subnet"]), c.get("Gateway"), c.get("IPRange"))
+        s.pool_id = c.get("PoolID", "")
+        return s
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,7 +54,7 @@ class Network:
             "Name": self.name, "Id": self.id, "Created": self.created, "Scope": "local",
             "Driver": self.driver, "EnableIPv6": self.enable_ipv6,
             "IPAM": {"Driver": self.ipam_driver, "Options": self.ipam_options or None,
-                     "Config": [dict(c) for c in self.config]},
+                     "Config": [{k: v for k, v in c.items() if k != "PoolID"} for c in self.config]},
             "Internal": self.internal, "Attachable": self.attachable, "Ingress": False,
             "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
             "Containers": {e.container_id: e.to_api() for e in endpoints} if verbose else {},

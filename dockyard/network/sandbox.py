@@ -129,7 +129,8 @@ class ContainerNetworking:
             assert subnet is not None
             taken = {ipam.parse_addr(e.ip) for e in self.svc.endpoints_of(n) if e.ip}
             wanted = (cfg.get("IPAMConfig") or {}).get("IPv4Address")
-            addr = subnet.allocate(taken, ipam.parse_addr(wanted) if wanted else None)
+            addr = await asyncio.to_thread(self.svc.ipam_of(n.ipam_driver).request_address, subnet, taken,
+                                           ipam.parse_addr(wanted) if wanted else None)
             prefix = self.svc.cfg.prefix
             e = Endpoint(id=secrets.token_hex(32), network_id=n.id, container_id=c.id, name=c.name,
                          aliases=list(cfg.get("Aliases") or []), ip=str(addr),
@@ -153,8 +154,19 @@ class ContainerNetworking:
                     await asyncio.to_thread(self.svc.drivers[n.driver].leave, n, e)
                 except Exception:
                     log.exception("could not remove the interface of endpoint %s", e.id[:12])
+                await asyncio.to_thread(self._release_address, n, e)
             self.svc.endpoints.pop(e.id, None)
             self.svc.store.remove_endpoint(e)
+
+    def _release_address(self, n: Network, e: Endpoint) -> None:
+        """(blocking) Give an IPAM plugin the endpoint's address back."""
+        s = n.subnet()
+        try:
+            release = getattr(self.svc.ipam_of(n.ipam_driver), "release_address", None)
+            if release is not None and s is not None and e.ip:
+                release(s, ipam.parse_addr(e.ip))
+        except errors.DockyardError as err:
+            log.warning("endpoint %s: releasing its address: %s", e.id[:12], err.message)
 
     async def _publish(self, c: Any) -> None:
         wanted = ports.bindings(c.config, c.host_config)

@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import re
 import secrets
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from .. import errors
 from ..linux.netlink import Net
@@ -30,17 +30,32 @@ class Events(Protocol):
 
 class NetworkService:
     def __init__(self, cfg: NetworkConfig, store: NetworkStore, net: Net, firewall: Firewall,
-                 events: Events, drivers: dict[str, Driver] | None = None) -> None:
+                 events: Events, drivers: Mapping[str, Driver] | None = None,
+                 ipams: Mapping[str, ipam.IpamDriver] | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.net = net
         self.firewall = firewall
         self.events = events
-        self.drivers = drivers or builtin(net, cfg.mtu)
+        self.drivers = drivers if drivers is not None else builtin(net, cfg.mtu)
+        self.ipams = ipams if ipams is not None else {d.name: d for d in ipam.BUILTIN}
         self.lock = asyncio.Lock()            # IPAM and firewall changes happen one at a time
         self.networks: dict[str, Network] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.published: dict[str, list[dict[str, Any]]] = {}
+
+    def ipam_of(self, name: str) -> ipam.IpamDriver:
+        """The IPAM driver called `name` ("" is `default`); Docker's message for one not installed."""
+        wanted = name or ipam.DefaultIpam.name
+        found = self.ipams.get(wanted)
+        if found is None:
+            raise errors.NotFound(f'plugin "{wanted}" not found')
+        return found
+
+    def _local(self, n: Network) -> bool:
+        """A network of a built-in driver (a plugin's network lives in the plugin: it is not
+        made again at start-up, and has no firewall rules of ours)."""
+        return n.driver in getattr(self.drivers, "builtins", self.drivers)
 
     def event(self, n: Network, action: str, **extra: str) -> None:
         self.events.publish("network", action, n.id, {"name": n.name, "type": n.driver, **extra})
@@ -66,6 +81,8 @@ class NetworkService:
                 self.store.add_network(n)
                 self.networks[n.id] = n
         for n in self.networks.values():
+            if not self._local(n):
+                continue
             try:
                 self.drivers[n.driver].create(n)
                 if n.driver == "bridge":
@@ -109,14 +126,16 @@ class NetworkService:
     def _auto_subnet(self, n: Network) -> dict[str, str]:
         in_use = [ipaddress.IPv4Network(c["Subnet"]) for other in self.networks.values()
                   for c in other.config]
-        s = ipam.driver(n.ipam_driver).request_pool(None, in_use, self.net.route_networks(),
-                                                    ipam.host_nameservers(), self.cfg.pools)
-        return {"Subnet": str(s.subnet), "Gateway": str(s.gateway)}
+        s = self.ipam_of(n.ipam_driver).request_pool(None, in_use, self.net.route_networks(),
+                                                     ipam.host_nameservers(), self.cfg.pools)
+        return _config_of(s)
 
     # firewall ----------------------------------------------------------------------------
     def ruleset(self) -> Ruleset:
         rs = Ruleset()
         for n in sorted(self.networks.values(), key=lambda n: n.name):
+            if not self._local(n):
+                continue
             r = self.drivers[n.driver].rules(n)
             if r is not None:
                 rs.bridges.append(r)
@@ -218,12 +237,16 @@ class NetworkService:
                         options=_str_map(body.get("Options"), "Options"),
                         labels=_str_map(body.get("Labels"), "Labels"))
             ipam_body = body.get("IPAM") or {}
-            n.ipam_driver = ipam.driver(ipam_body.get("Driver") or "").name  # NotFound if not registered
+            n.ipam_driver = self.ipam_of(ipam_body.get("Driver") or "").name  # NotFound if not registered
             n.ipam_options = _str_map(ipam_body.get("Options"), "IPAM.Options")
             n.config = [await asyncio.to_thread(self._subnet_config, ipam_body.get("Config") or [], n)]
             n.iface = await asyncio.to_thread(self._iface, n)
             driver_ = self.drivers[driver]
-            await asyncio.to_thread(driver_.create, n)
+            try:
+                await asyncio.to_thread(driver_.create, n)
+            except BaseException:
+                await asyncio.to_thread(self._release_pool, n)
+                raise
             try:
                 self.store.add_network(n)
                 self.networks[n.id] = n
@@ -235,6 +258,7 @@ class NetworkService:
                 except Exception:
                     pass
                 await asyncio.to_thread(driver_.delete, n)
+                await asyncio.to_thread(self._release_pool, n)
                 raise
         self.event(n, "create")
         return n
@@ -248,11 +272,17 @@ class NetworkService:
                 raise errors.InvalidParameter("a subnet is required with a gateway or an ip-range")
             return self._auto_subnet(n)
         in_use = [ipaddress.IPv4Network(o["Subnet"]) for other in self.networks.values() for o in other.config]
-        s = ipam.driver(n.ipam_driver).request_pool(v4[0], in_use, [], [])
-        out = {"Subnet": str(s.subnet), "Gateway": str(s.gateway)}
-        if s.ip_range:
-            out["IPRange"] = str(s.ip_range)
-        return out
+        return _config_of(self.ipam_of(n.ipam_driver).request_pool(v4[0], in_use, [], []))
+
+    def _release_pool(self, n: Network) -> None:
+        """(blocking) Give an IPAM plugin its pool back."""
+        release = getattr(self.ipam_of(n.ipam_driver), "release_pool", None)
+        s = n.subnet()
+        if release is not None and s is not None:
+            try:
+                release(s)
+            except errors.DockyardError as e:
+                log.warning("network %s: releasing its pool: %s", n.name, e.message)
 
     def _iface(self, n: Network) -> str:
         if n.driver == "macvlan":
@@ -293,6 +323,7 @@ class NetworkService:
             self.store.remove_network(n)
             del self.networks[n.id]
             await asyncio.to_thread(self.drivers[n.driver].delete, n)
+            await asyncio.to_thread(self._release_pool, n)
             await asyncio.to_thread(self.apply_firewall)
         self.event(n, "destroy")
 
@@ -322,6 +353,15 @@ class NetworkService:
 
     async def close(self) -> None:
         pass
+
+
+def _config_of(s: ipam.Subnet) -> dict[str, str]:
+    out = {"Subnet": str(s.subnet), "Gateway": str(s.gateway)}
+    if s.ip_range:
+        out["IPRange"] = str(s.ip_range)
+    if s.pool_id:
+        out["PoolID"] = s.pool_id
+    return out
 
 
 def _until(value: str) -> float:

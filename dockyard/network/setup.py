@@ -5,24 +5,38 @@ import asyncio
 import fcntl
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Protocol
 
 from ..errors import DockyardError
 
 from ..linux.netlink import Netlink
 from ..linux.nft import Nftables
 from ..store.db import Database
+from . import ipam
 from .config import NetworkConfig, from_daemon_json
+from .drivers import Driver, builtin
 from .rules import Firewall
 from .sandbox import ContainerNetworking
 from .service import Events, NetworkService
 from .store import NetworkStore
 
 
+class DriverPlugins(Protocol):
+    """Plugins beside the built-in drivers (the plugin system): each table takes the built-ins."""
+    def network_drivers(self, builtin: Mapping[str, Driver]) -> Mapping[str, Driver]: ...
+    def ipam_drivers(self, builtin: Mapping[str, ipam.IpamDriver]) -> Mapping[str, ipam.IpamDriver]: ...
+
+
 async def open_networking(extra: dict[str, Any], db: Database, exec_root: Path, events: Events,
-                          lookup: Callable[[str], Any]) -> tuple[NetworkService, ContainerNetworking]:
+                          lookup: Callable[[str], Any], plugins: DriverPlugins | None = None,
+                          ) -> tuple[NetworkService, ContainerNetworking]:
     cfg = from_daemon_json(extra)
-    svc = NetworkService(cfg, NetworkStore(db), Netlink(), Firewall(Nftables(), cfg.table), events)
+    net = Netlink()
+    drivers: Mapping[str, Driver] = builtin(net, cfg.mtu)
+    ipams: Mapping[str, ipam.IpamDriver] = {d.name: d for d in ipam.BUILTIN}
+    if plugins is not None:
+        drivers, ipams = plugins.network_drivers(drivers), plugins.ipam_drivers(ipams)
+    svc = NetworkService(cfg, NetworkStore(db), net, Firewall(Nftables(), cfg.table), events, drivers, ipams)
     await asyncio.to_thread(svc.load)
     return svc, ContainerNetworking(svc, exec_root, lookup)
 

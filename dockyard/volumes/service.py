@@ -3,6 +3,7 @@ prune, and mount/unmount for containers through the volume's driver."""
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 import secrets
 import threading
@@ -12,6 +13,8 @@ from .. import errors
 from ..timefmt import rfc3339
 from .driver import VolumeDriver
 from .store import Volume, VolumeStore
+
+log = logging.getLogger("dockyard.volumes")
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -34,6 +37,8 @@ class VolumeService:
         self.events = events
         self.users: Callable[[str], list[str]] = users or (lambda name: [])
         self._lock = threading.Lock()
+        # (volume, container) pairs mounted now: each gets one driver Unmount (Docker's refcount)
+        self._mounted: set[tuple[str, str]] = set()
 
     def _driver(self, name: str) -> VolumeDriver:
         driver = self.drivers.get(name or "local")
@@ -42,8 +47,27 @@ class VolumeService:
         return driver
 
     def _fill(self, v: Volume) -> Volume:
-        v.mountpoint = self._driver(v.driver).mountpoint(v.name)
+        try:
+            v.mountpoint = self._driver(v.driver).mountpoint(v.name)
+        except errors.SystemFailure as e:  # a plugin that is down must not hide the other volumes
+            log.warning("volume %s: %s", v.name, e.message)
+            v.mountpoint = ""
         return v
+
+    def _adopt_listed(self) -> None:
+        """Volumes a driver reports (a plugin's List) that the store does not know yet."""
+        for drv in list(self.drivers.values()):
+            lister = getattr(drv, "list_volumes", None)
+            if lister is None:
+                continue
+            try:
+                listed = lister()
+            except errors.DockyardError as e:
+                log.warning("list volumes of driver %s: %s", drv.name, e.message)
+                continue
+            for name, _mountpoint in listed:
+                if NAME_RE.match(name) and self.store.get(name) is None:
+                    self.store.add(Volume(name=name, driver=drv.name, created=rfc3339()))
 
     # create / inspect / list -----------------------------------------------------------
     def create(self, name: str | None, driver: str | None = None, options: dict[str, str] | None = None,
@@ -84,6 +108,7 @@ class VolumeService:
         return self._fill(v)
 
     def list(self, filters: dict[str, Any]) -> list[Volume]:
+        self._adopt_listed()
         out = []
         for v in self.store.all():
             if self._match(v, filters):
@@ -155,14 +180,18 @@ class VolumeService:
     # containers ------------------------------------------------------------------------
     def mount(self, name: str, container_id: str) -> str:
         v = self.get(name)
-        return self._driver(v.driver).mount(name, v.options, container_id)
+        path = self._driver(v.driver).mount(name, v.options, container_id)
+        self._mounted.add((name, container_id))
+        return path
 
     def unmount(self, name: str, container_id: str) -> None:
         v = self.store.get(name)
-        if v is not None:
+        if v is not None and (name, container_id) in self._mounted:
+            self._mounted.discard((name, container_id))
             self._driver(v.driver).unmount(name, container_id)
 
     def adopt(self, name: str, container_id: str) -> None:
+        self._mounted.add((name, container_id))
         v = self.store.get(name)
         drv = self.drivers.get(v.driver) if v else None
         if drv is not None and hasattr(drv, "adopt"):

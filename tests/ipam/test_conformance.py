@@ -1,20 +1,37 @@
-"""One conformance suite for every IPAM driver in network.ipam.BUILTIN (pure: no kernel)."""
+"""One conformance suite for every IPAM driver in network.ipam.BUILTIN (pure: no kernel) and for an
+IpamDriver plugin (tests/plugins/servers/ipam_pool.py, a real process handing out 10.10.0.0/16 as /24s)."""
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from dockyard import errors
 from dockyard.network import ipam
+from dockyard.plugins.client import Timing
+from dockyard.plugins.config import PluginConfig
+from dockyard.plugins.discovery import Dirs
+from dockyard.plugins.setup import PluginSystem
+from tests.plugins.servers import PluginProcess
 
 Net = ipaddress.IPv4Network
 Addr = ipaddress.IPv4Address
 
 
-@pytest.fixture(params=[d.name for d in ipam.BUILTIN])
-def driver(request: pytest.FixtureRequest) -> ipam.IpamDriver:
-    return ipam.driver(request.param)
+PLUGINS = ["dytpool"]  # served by tests/plugins/servers/ipam_pool.py
+
+
+@pytest.fixture(params=[d.name for d in ipam.BUILTIN] + PLUGINS)
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ipam.IpamDriver]:
+    if request.param not in PLUGINS:
+        yield ipam.driver(request.param)
+        return
+    sockets = tmp_path / "plugins"
+    with PluginProcess("ipam_pool", str(sockets / f"{request.param}.sock"), "--base", "10.10.0.0/16"):
+        system = PluginSystem(PluginConfig(Dirs(sockets=(str(sockets),), specs=()), Timing(5, 1), ()))
+        yield system.ipam_drivers({})[request.param]
 
 
 def test_a_picked_pool_avoids_networks_in_use_host_routes_and_nameservers(driver: ipam.IpamDriver) -> None:

@@ -1,4 +1,5 @@
-"""One conformance suite for every network driver in network.drivers.builtin(), on the real kernel (root).
+"""One conformance suite for every network driver in network.drivers.builtin() and for a NetworkDriver
+plugin (tests/plugins/servers/network_veth.py, a real process), on the real kernel (root).
 
 A driver's create is idempotent; a driver that gives containers their own namespace puts one
 addressed interface into it on join and takes it away on leave; one that does not touches no
@@ -22,8 +23,14 @@ from dockyard.linux.netlink import Netlink, in_thread  # noqa: E402
 from dockyard.network.drivers import Driver, builtin  # noqa: E402
 from dockyard.network.model import Endpoint, Network  # noqa: E402
 from dockyard.network.rules import BridgeRules  # noqa: E402
+from dockyard.plugins.client import Timing  # noqa: E402
+from dockyard.plugins.config import PluginConfig  # noqa: E402
+from dockyard.plugins.discovery import Dirs  # noqa: E402
+from dockyard.plugins.setup import PluginSystem  # noqa: E402
+from tests.plugins.servers import PluginProcess  # noqa: E402
 
 NAMES = sorted(builtin(Netlink()))
+PLUGINS = ["dytveth"]  # served by tests/plugins/servers/network_veth.py
 
 
 def _links() -> list[str]:
@@ -40,10 +47,19 @@ def prefix() -> Iterator[str]:
             subprocess.run(["ip", "link", "del", name], capture_output=True)
 
 
-@pytest.fixture(params=NAMES)
-def case(request: pytest.FixtureRequest, prefix: str) -> tuple[Driver, Network]:
+@pytest.fixture(params=NAMES + PLUGINS)
+def case(request: pytest.FixtureRequest, prefix: str, tmp_path: Path) -> Iterator[tuple[Driver, Network]]:
     net = Netlink()
-    driver = builtin(net)[request.param]
+    if request.param in PLUGINS:
+        sockets = tmp_path / "plugins"
+        with PluginProcess("network_veth", str(sockets / f"{request.param}.sock"), "--prefix", prefix):
+            system = PluginSystem(PluginConfig(Dirs(sockets=(str(sockets),), specs=()), Timing(10, 1), ()))
+            yield from _case(system.network_drivers(builtin(net))[request.param], prefix)
+        return
+    yield from _case(builtin(net)[request.param], prefix)
+
+
+def _case(driver: Driver, prefix: str) -> Iterator[tuple[Driver, Network]]:
     third = random.randint(0, 250)
     n = Network(id=secrets.token_hex(32), name=f"{prefix}-net", driver=driver.name, created="",
                 config=[{"Subnet": f"10.199.{third}.0/24", "Gateway": f"10.199.{third}.1"}] if driver.has_ipam else [])
@@ -53,7 +69,7 @@ def case(request: pytest.FixtureRequest, prefix: str) -> tuple[Driver, Network]:
         n.iface = prefix + "p"
         subprocess.run(["ip", "link", "add", n.iface, "type", "bridge"], check=True)
         subprocess.run(["ip", "link", "set", n.iface, "up"], check=True)
-    return driver, n
+    yield driver, n
 
 
 def _endpoint(n: Network, prefix: str, netns: str) -> Endpoint:
@@ -108,6 +124,6 @@ def test_join_and_leave(case: tuple[Driver, Network], prefix: str, tmp_path: Pat
 
 def test_flags_and_rules(case: tuple[Driver, Network]) -> None:
     driver, n = case
-    assert driver.name in NAMES and isinstance(driver.has_ipam, bool) and isinstance(driver.own_netns, bool)
+    assert driver.name in NAMES + PLUGINS and isinstance(driver.has_ipam, bool) and isinstance(driver.own_netns, bool)
     rules = driver.rules(n)
     assert rules is None or (isinstance(rules, BridgeRules) and driver.has_ipam)

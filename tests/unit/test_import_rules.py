@@ -33,7 +33,7 @@ SHARED_WITH_CLIENTS = {"timefmt"}
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("entry points", frozenset({"daemon", "cli", "compose"})),
     ("api", frozenset({"api"})),
-    ("services", frozenset({"containers", "registry", "build"})),
+    ("services", frozenset({"containers", "registry", "build", "plugins"})),
     ("components", frozenset({"images", "distribution", "network", "volumes", "logging"})),
     ("stores", frozenset({"content", "snapshots", "store", "runtime", "cgroups"})),
     ("data types", frozenset({"errors", "timefmt", "mediatypes", "httpserver"})),

@@ -1,19 +1,39 @@
-"""One conformance suite for every volume driver in volumes.drivers.BUILTIN (plain volumes: no root)."""
+"""One conformance suite for every volume driver in volumes.drivers.BUILTIN and for a VolumeDriver
+plugin (tests/plugins/servers/volume_dir.py, a real process) behind the plugin client."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from dockyard import errors
+from dockyard.plugins.client import Timing
+from dockyard.plugins.config import PluginConfig
+from dockyard.plugins.discovery import Dirs
+from dockyard.plugins.setup import PluginSystem
 from dockyard.volumes.driver import VolumeDriver
 from dockyard.volumes.drivers import BUILTIN, builtin
+from tests.plugins.servers import PluginProcess
+
+PLUGINS = ["plugin:volume_dir"]
 
 
-@pytest.fixture(params=[cls.name for cls in BUILTIN])
-def driver(request: pytest.FixtureRequest, tmp_path: Path) -> VolumeDriver:
-    return builtin(str(tmp_path / "volumes"))[request.param]
+@pytest.fixture(params=[cls.name for cls in BUILTIN] + PLUGINS)
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VolumeDriver]:
+    if not request.param.startswith("plugin:"):
+        yield builtin(str(tmp_path / "volumes"))[request.param]
+        return
+    sockets = tmp_path / "run-plugins"
+    with PluginProcess("volume_dir", str(sockets / "dirvol.sock"), "--root", str(tmp_path / "plugin")):
+        system = PluginSystem(PluginConfig(Dirs(sockets=(str(sockets),), specs=()), Timing(5, 1), ()))
+        yield system.volume_drivers({})["dirvol"]
+
+
+def refuse(driver: VolumeDriver, options: dict[str, str]) -> None:
+    driver.validate(options)
+    driver.create("refused", options)  # a plugin validates its own options at Create
 
 
 def test_create_mount_use_unmount_remove(driver: VolumeDriver) -> None:
@@ -30,8 +50,8 @@ def test_create_mount_use_unmount_remove(driver: VolumeDriver) -> None:
 
 
 def test_unknown_options_are_refused(driver: VolumeDriver) -> None:
-    with pytest.raises(errors.InvalidParameter):
-        driver.validate({"no-such-option": "1"})
+    with pytest.raises(errors.DockyardError, match='invalid option key: "no-such-option"'):
+        refuse(driver, {"no-such-option": "1"})
 
 
 def test_two_users_share_a_volume(driver: VolumeDriver) -> None:
