@@ -31,6 +31,9 @@ class Config:
     hub_host: str = "registry-1.docker.io"
     # OCI runtimes besides builtin/runc/crun (daemon.json: "runtimes": {"name": {"path": "/usr/bin/x"}})
     runtimes: dict = field(default_factory=dict)
+    # the default log driver and its options (daemon.json: log-driver, log-opts)
+    log_driver: str = "json-file"
+    log_opts: dict = field(default_factory=dict)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -117,6 +120,9 @@ def _apply_json(cfg: Config, path: Path) -> None:
                                        f"names to {{\"path\": ...}}, not {json.dumps(value)}")
             cfg.runtimes = dict(value)
             continue
+        if key in ("log-driver", "log-opts"):
+            _apply_log(cfg, path, key, value)
+            continue
         if key in _LIST_KEYS or key in _INT_KEYS:
             _apply_typed(cfg, path, key, value)
             continue
@@ -133,3 +139,15 @@ def _apply_json(cfg: Config, path: Path) -> None:
             setattr(cfg, attr, value)
         else:
             cfg.extra[key] = value
+
+
+def _apply_log(cfg: Config, path: Path, key: str, value: object) -> None:
+    """log-driver and log-opts, checked by the driver when the daemon starts (logging.drivers)."""
+    if key == "log-driver":
+        if not isinstance(value, str):
+            raise InvalidParameter(f"unable to configure the daemon with file {path}: log-driver must be a string")
+        cfg.log_driver = value
+    elif not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidParameter(f"unable to configure the daemon with file {path}: log-opts must map names to strings")
+    else:
+        cfg.log_opts = dict(value)
