@@ -92,7 +92,7 @@ class JsonFileWriter:
         elif rest:
             self._partial[stream] = rest
         if out:
-            self.file.write(b"".join(out))
+            self.file.write_entries(out)
 
     def flush(self, stream: str | None = None, now_ns: int | None = None) -> None:
         """Write out partial trailing data as-is (the stream ended without a newline)."""

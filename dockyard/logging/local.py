@@ -51,7 +51,7 @@ class LocalWriter:
         elif rest:
             self._partial[stream] = rest
         if out:
-            self.file.write(b"".join(out))
+            self.file.write_entries(out)
 
     def flush(self, stream: str | None = None, now_ns: int | None = None) -> None:
         ns = now_ns if now_ns is not None else time.time_ns()

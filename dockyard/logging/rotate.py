@@ -27,10 +27,32 @@ class RotatingFile:
         self.size = os.fstat(self._fd).st_size  # a new supervisor goes on where the last stopped
         self._job: _Compression | None = None
 
+    def write_entries(self, entries: list[bytes]) -> None:
+        """Append whole entries, one write per run that fits, rotating where the next would pass max-size."""
+        if self.max_size <= 0:
+            self.write(b"".join(entries))
+            return
+        run: list[bytes] = []
+        size = self.size
+        for e in entries:
+            if size and size + len(e) > self.max_size:
+                if run:
+                    self._append(b"".join(run))
+                    run = []
+                self.rotate()
+                size = 0
+            run.append(e)
+            size += len(e)
+        if run:
+            self._append(b"".join(run))
+
     def write(self, data: bytes) -> None:
-        """Append `data` (whole entries), rotating first if it would pass max-size."""
+        """Append `data` (one entry), rotating first if it would pass max-size."""
         if self.max_size > 0 and self.size and self.size + len(data) > self.max_size:
             self.rotate()
+        self._append(data)
+
+    def _append(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             n = os.write(self._fd, view)
