@@ -45,6 +45,8 @@ class ContainerBackend(Protocol):
     async def rename(self, ref: str, new_name: str) -> None: ...
     def log_entries(self, c: Container, wanted: set[str], tail: int | None = None, since: int = 0,
                     until: int | None = None, follow: bool = False) -> AsyncIterator[logreader.Entry]: ...
+    def log_batches(self, c: Container, wanted: set[str], tail: int | None = None, since: int = 0,
+                    until: int | None = None, follow: bool = False) -> AsyncIterator[list[logreader.Entry]]: ...
     def attach(self, c: Container, stdin: bool, stdout: bool, stderr: bool) -> "asyncio.Future[Any]": ...
     async def resize(self, ref: str, height: int, width: int) -> None: ...
     def exporter(self, ref: str) -> Callable[[IO[bytes]], None]: ...
@@ -121,9 +123,9 @@ def routes(router: Router, svc: ContainerBackend) -> None:
         wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
         tty = bool(c.config.get("Tty"))
         content = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
-        entries = svc.log_entries(c, wanted, tail, _time_param(req.arg("since")) or 0,
+        batches = svc.log_batches(c, wanted, tail, _time_param(req.arg("since")) or 0,
                                   _time_param(req.arg("until")), req.flag("follow"))
-        return Response(content_type=content, stream=_render_all(entries, tty, req.flag("timestamps")))
+        return Response(content_type=content, stream=_render_batches(batches, tty, req.flag("timestamps")))
 
     async def attach(req: Request) -> Response:
         c = svc.get(req.match["id"])
@@ -176,9 +178,11 @@ def _render(entry: logreader.Entry, tty: bool, timestamps: bool) -> bytes:
     return data if tty else frame(STREAM_IDS.get(entry.stream, STDOUT), data)
 
 
-async def _render_all(entries: AsyncIterator[logreader.Entry], tty: bool, timestamps: bool) -> AsyncIterator[bytes]:
-    async for e in entries:
-        yield _render(e, tty, timestamps)
+async def _render_batches(batches: AsyncIterator[list[logreader.Entry]], tty: bool,
+                          timestamps: bool) -> AsyncIterator[bytes]:
+    """One write per batch read: a full read of a big log is not a write per line."""
+    async for batch in batches:
+        yield b"".join([_render(e, tty, timestamps) for e in batch])
 
 
 async def _attach_session(c: Container, raw: RawStream, pending: Any, replay: AsyncIterator[logreader.Entry] | None,

@@ -88,7 +88,8 @@ class Lifecycle:
                                     self.volumes if c.mounts else None)
             pid = await self.supervisor.create(
                 c.id, bundle, c.log_path, tty=bool(c.config.get("Tty")),
-                open_stdin=bool(c.config.get("OpenStdin")), runtime=self.runtime_of(c))
+                open_stdin=bool(c.config.get("OpenStdin")), runtime=self.runtime_of(c),
+                log={**(c.host_config.get("LogConfig") or {}), "Info": c.log_info()})
             # If the daemon dies from here until the state is saved, restore() finds a
             # supervisor record for a "created" container and deletes it.
             await self.waits.bind_pending(c, None)

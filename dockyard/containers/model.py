@@ -87,8 +87,25 @@ class Container:
         return self.id[:12]
 
     @property
+    def log_type(self) -> str:
+        return (self.host_config.get("LogConfig") or {}).get("Type") or "json-file"
+
+    @property
     def log_path(self) -> str:
-        return f"{self.root_dir}/{self.id}-json.log"
+        """The driver's file: json-file's log, the local format's, or a remote driver's local cache."""
+        from ..logging import drivers  # the file layout is the driver's
+
+        try:
+            return drivers.get(self.log_type).log_path(self.root_dir, self.id)
+        except Exception:  # noqa: BLE001 - a record from an older daemon: Docker's default
+            return f"{self.root_dir}/{self.id}-json.log"
+
+    def log_info(self) -> dict[str, Any]:
+        """What the log driver may say about the container (tag templates, labels, env, gelf fields)."""
+        return {"id": self.id, "name": self.name, "image_id": self.image_id, "image_name": self.image,
+                "command": self.command_line(), "created": self.created,
+                "hostname": self.config.get("Hostname") or "", "labels": self.config.get("Labels") or {},
+                "env": self.config.get("Env") or []}
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)
@@ -122,7 +139,7 @@ class Container:
             "ResolvConfPath": f"{self.root_dir}/resolv.conf",
             "HostnamePath": f"{self.root_dir}/hostname",
             "HostsPath": f"{self.root_dir}/hosts",
-            "LogPath": self.log_path,
+            "LogPath": self.log_path if self.log_type == "json-file" else "",
             "Name": "/" + self.name,
             "RestartCount": self.restart_count,
             "Driver": "overlay2",

@@ -15,6 +15,7 @@ from typing import IO, Any, AsyncIterator, Callable, Protocol
 
 from .. import errors
 from ..cgroups import open_cgroup
+from ..logging import drivers as log_drivers
 from ..logging import reader as logreader
 from ..timefmt import rfc3339
 from . import createconfig
@@ -41,7 +42,8 @@ class ContainerService:
                  supervisor: Supervisor, runtime: str = "builtin", cgroup_parent: str = "dockyard",
                  network: Networking | None = None, volumes: Volumes | None = None,
                  health: Health | None = None, runtimes: dict[str, str] | None = None,
-                 execs: ExecIds | None = None) -> None:
+                 execs: ExecIds | None = None, log_driver: str = "json-file",
+                 log_opts: dict[str, str] | None = None) -> None:
         from ..runtime import catalog
 
         self.data_root = data_root
@@ -55,6 +57,7 @@ class ContainerService:
         self.network = network or NoNetwork()
         self.volumes = volumes  # volumes/service.py (None: containers without volumes)
         self.execs = execs
+        self.log_driver, self.log_opts = log_driver, log_opts or {}  # daemon.json log-driver, log-opts
         self.waits = Waits(records, supervisor)
         self.lifecycle = Lifecycle(records, self.waits, images, supervisor, self.network, volumes,
                                    health or NoHealth(), exec_root, cgroup_parent,
@@ -91,10 +94,13 @@ class ContainerService:
         if not image_ref or not isinstance(image_ref, str):
             raise errors.InvalidParameter("Config.Image: image name is required")
         createconfig.check_types(body)  # a badly typed body is a 400 before any image lookup
+        log_config = log_drivers.effective((host or {}).get("LogConfig") if isinstance(host, dict) else None,
+                                           self.log_driver, self.log_opts)  # Docker's message for a bad one
         name = createconfig.validate_name(name) if name else None
         image_id = await asyncio.to_thread(self.images.resolve, image_ref)
         image_config = await asyncio.to_thread(self.images.config, image_id)
         config, host_config = createconfig.build(body, image_config)
+        host_config["LogConfig"] = log_config
         cid = secrets.token_hex(32)
         if name is None:
             name = createconfig.random_name(self.records.store.names())
@@ -145,7 +151,9 @@ class ContainerService:
 
     def _make_dirs_and_rootfs(self, c: Container) -> None:
         os.makedirs(c.root_dir, mode=0o710, exist_ok=True)
-        open(c.log_path, "a").close()
+        if c.log_path:
+            os.makedirs(os.path.dirname(c.log_path), exist_ok=True)
+            open(c.log_path, "a").close()
         self.images.prepare_rootfs(c.id, c.image_id)
 
     # lifecycle (lifecycle.py) ---------------------------------------------------------
@@ -198,14 +206,33 @@ class ContainerService:
     async def log_entries(self, c: Container, wanted: set[str], tail: int | None = None, since: int = 0,
                           until: int | None = None, follow: bool = False) -> AsyncIterator[logreader.Entry]:
         """The container's log (the streams in `wanted`), then what it writes while it runs if `follow`."""
-        entries, offset = await asyncio.to_thread(logreader.read, c.log_path, tail, since, until)
-        for e in entries:
-            if e.stream in wanted:
+        if not log_drivers.get(c.log_type).readable:
+            return  # attach's logs=1 replays nothing for the none driver
+        async for batch in self.log_batches(c, wanted, tail, since, until, follow):
+            for e in batch:
                 yield e
-        if follow and c.state.running:
-            async for e in logreader.follow(c.log_path, offset, lambda: c.state.running, since, until):
-                if e.stream in wanted:
-                    yield e
+
+    def log_batches(self, c: Container, wanted: set[str], tail: int | None = None, since: int = 0,
+                    until: int | None = None, follow: bool = False) -> AsyncIterator[list[logreader.Entry]]:
+        """log_entries in the batches they are read in (a full read of a big log renders per batch);
+        a driver that cannot be read back (none) is Docker's 501 here, before anything is sent."""
+        driver = log_drivers.get(c.log_type)
+        return self._log_batches(c, driver, driver.reader(c.log_path, tail, since, until), wanted, follow)
+
+    async def _log_batches(self, c: Container, driver: Any, reader: logreader.Reader, wanted: set[str],
+                           follow: bool) -> AsyncIterator[list[logreader.Entry]]:
+        since, until = reader.since, reader.until
+        batches = reader.batches()
+        both = wanted >= {"stdout", "stderr"}
+        try:
+            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+                yield batch if both else [e for e in batch if e.stream in wanted]
+            if follow and c.state.running:
+                async for e in driver.follow(reader.cursor, lambda: c.state.running, since, until):
+                    if e.stream in wanted:
+                        yield [e]
+        finally:
+            reader.cursor.close()
 
     # description -------------------------------------------------------------------------
     async def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:

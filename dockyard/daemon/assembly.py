@@ -78,7 +78,7 @@ class Daemon:
             "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "BridgeNfIptables": False, "BridgeNfIp6tables": False,
             "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),
-            "OomKillDisable": True, "NGoroutines": 0, "LoggingDriver": log_drivers.DEFAULT,
+            "OomKillDisable": True, "NGoroutines": 0, "LoggingDriver": self.config.log_driver,
             "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if cgroup_v2 else "1",
             "NEventsListener": 0, "IndexServerAddress": "https://index.docker.io/v1/",
             "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
@@ -130,7 +130,9 @@ async def assemble(config: Config) -> tuple[Daemon, Router]:
                                   runtime=config.runtime, cgroup_parent=config.cgroup_parent,
                                   network=attachments, volumes=volumes,
                                   health=HealthMonitor(records, execs),  # probes run as execs
-                                  runtimes=runtime_catalog.available(config.runtimes), execs=execs)
+                                  runtimes=runtime_catalog.available(config.runtimes), execs=execs,
+                                  log_driver=config.log_driver, log_opts=config.log_opts)
+    log_drivers.effective({}, config.log_driver, config.log_opts)  # a bad daemon.json default stops start-up
     plugins = plugin_system.info_lists({"Log": log_drivers.names()})
     daemon = Daemon(config, db, images, containers, events, plugins)
 

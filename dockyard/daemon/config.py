@@ -47,6 +47,9 @@ class Config:
     unpack_limits: UnpackLimits = field(default_factory=UnpackLimits)
     # --authorization-plugin (daemon.json's authorization-plugins is read by plugins/config.py)
     authorization_plugins: list[str] = field(default_factory=list)
+    # the default log driver and its options (daemon.json: log-driver, log-opts)
+    log_driver: str = "json-file"
+    log_opts: dict = field(default_factory=dict)
     # daemon.json keys we accept but do not act on yet are kept so `info` can echo them
     extra: dict = field(default_factory=dict)
 
@@ -170,6 +173,8 @@ def _apply_json(cfg: Config, path: Path) -> None:
             continue
         if key in _LIMIT_KEYS:
             _set_limit(cfg, f"file {path}", key, value)
+        if key in ("log-driver", "log-opts"):
+            _apply_log(cfg, path, key, value)
             continue
         if key in _LIST_KEYS or key in _INT_KEYS:
             _apply_typed(cfg, path, key, value)
@@ -219,3 +224,13 @@ def _flag_bool(flag: str, value: str) -> bool:
     if lowered in ("0", "f", "false"):
         return False
     raise InvalidParameter(f'invalid argument "{value}" for "--{flag}" flag: parse error')
+def _apply_log(cfg: Config, path: Path, key: str, value: object) -> None:
+    """log-driver and log-opts, checked by the driver when the daemon starts (logging.drivers)."""
+    if key == "log-driver":
+        if not isinstance(value, str):
+            raise InvalidParameter(f"unable to configure the daemon with file {path}: log-driver must be a string")
+        cfg.log_driver = value
+    elif not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidParameter(f"unable to configure the daemon with file {path}: log-opts must map names to strings")
+    else:
+        cfg.log_opts = dict(value)

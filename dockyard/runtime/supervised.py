@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..cgroups import DEFAULT_ROOT, open_cgroup
 from ..linux.process import set_winsize
-from ..logging.jsonfile import JsonFileWriter
+from ..logging import drivers as log_drivers
+from ..logging.driver import LogWriter
 from . import protocol
 from .drivers import RuntimeDriver
 from .state import atomic_write_json, now_rfc3339, proc_start_time, read_json
@@ -45,7 +46,7 @@ class Supervised:
         self.pty = -1
         self.attaches: list[Attach] = []
         self.waiters: list[asyncio.Future[dict[str, Any]]] = []
-        self.writer: JsonFileWriter | None = None
+        self.writer: LogWriter | None = None
         self.exit_code: int | None = None
         self.driver: RuntimeDriver | None = None
         self.cgroup_path = ""
@@ -96,12 +97,20 @@ class Supervised:
         if self.meta.get("bundle"):
             self.cgroup_path = _cgroups_path(self.meta["bundle"], self.id)
         if self.meta.get("log_path"):
-            self.writer = JsonFileWriter(self.meta["log_path"])
+            self.writer = self._open_log()
         for fd in self.outputs:
             os.set_blocking(fd, False)
             self.sup.loop.add_reader(fd, self._on_output, fd)
         if self.stdin_fd >= 0:
             os.set_blocking(self.stdin_fd, False)
+
+    def _open_log(self) -> LogWriter | None:
+        """The container's log driver; one that cannot open (bad options from an older daemon) leaves no log."""
+        try:
+            return log_drivers.open_writer(self.meta["log_path"], self.meta.get("log"))
+        except Exception as e:  # noqa: BLE001 - the container runs regardless, as with Docker's none
+            log.warning("%s: log driver: %s", self.id, e)
+            return None
 
     @property
     def keeper_key(self) -> str:

@@ -83,14 +83,14 @@ class Supervisor:
 
     # -- control requests ----------------------------------------------------------------------
     async def op_create(self, id: str, bundle: str, log_path: str, tty: bool = False, open_stdin: bool = False,
-                        runtime: str = "builtin") -> dict[str, Any]:
+                        runtime: str = "builtin", log: dict[str, Any] | None = None) -> dict[str, Any]:
         if id in self.containers:
             raise errors.Conflict(f"container {id} already exists")
         driver = self.driver(runtime)
         d = self.cdir(id)
         os.makedirs(d, exist_ok=True)
         meta = {"id": id, "bundle": bundle, "log_path": log_path, "tty": tty, "open_stdin": open_stdin,
-                "runtime": runtime}
+                "runtime": runtime, "log": log}
         c = Supervised(self, id, meta)
         try:
             c.spawn(driver)

@@ -174,9 +174,9 @@ class SupervisorClient:
         return await fut
 
     async def create(self, id: str, bundle: str, log_path: str, tty: bool = False, open_stdin: bool = False,
-                     runtime: str = "builtin") -> int:
+                     runtime: str = "builtin", log: dict[str, Any] | None = None) -> int:
         res = await self._call("create", id=id, bundle=bundle, log_path=log_path, tty=tty,
-                               open_stdin=open_stdin, runtime=runtime)
+                               open_stdin=open_stdin, runtime=runtime, log=log)
         return int(res["pid"])
 
     async def start(self, id: str) -> None:

@@ -22,7 +22,7 @@ def test_vfs_from_daemon_json_runs_containers_and_info_names_it() -> None:
         assert info["Driver"] == "vfs" and info["DriverStatus"] == []
         assert d.docker("image", "inspect", "-f", "{{.GraphDriver.Name}}", "busybox").stdout.strip() == b"vfs"
         assert (d.data_root / "vfs" / "dir").is_dir() and not (d.data_root / "overlay").exists()
-        assert info["Plugins"]["Log"] == log_drivers.names() == ["json-file"]
+        assert info["Plugins"]["Log"] == log_drivers.names() == ["json-file", "local", "none", "syslog", "gelf", "fluentd", "journald"]
         assert info["Plugins"]["Volume"] == ["local"]
         assert info["Plugins"]["Network"] == ["bridge", "host", "macvlan", "null"]
     finally:

@@ -47,8 +47,8 @@ ALLOWED_EDGES = {
                              "service and resolves --chown users as a container's User is resolved",
     ("distribution", "images"): "a pull commits into the image store, a push reads it (components)",
     ("runtime", "cgroups"): "the runtime library puts containers in cgroups (runc's libcontainer does too)",
-    ("runtime", "logging"): "the supervisor writes json-file logs so they survive a daemon restart; "
-                            "logging.jsonfile is a leaf",
+    ("runtime", "logging"): "the supervisor writes logs through the log drivers so they survive a daemon "
+                            "restart; logging imports only the data types",
 }
 # The registry server is its own process: it imports no daemon package, only the shared leaves.
 REGISTRY_MAY_IMPORT = {"registry", "httpserver", "mediatypes", "timefmt"}
