@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 import threading
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from .. import errors
 from ..timefmt import rfc3339
@@ -29,7 +29,7 @@ def _truthy(value: str) -> bool | None:
 
 
 class VolumeService:
-    def __init__(self, store: VolumeStore, drivers: dict[str, VolumeDriver], events: Events,
+    def __init__(self, store: VolumeStore, drivers: Mapping[str, VolumeDriver], events: Events,
                  users: Callable[[str], list[str]] | None = None) -> None:
         """`users(name)` lists the ids of containers that reference a volume (set by assembly)."""
         self.store = store
